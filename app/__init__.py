@@ -1,0 +1,1 @@
+"""askdocs application layer: settings, wiring and the command line."""

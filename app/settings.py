@@ -1,0 +1,41 @@
+"""All settings, read from the environment and `.env` (prefix ASKDOCS_). Built in main(), passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASKDOCS_", env_file=".env", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(Path(".askdocs"), description="folder of the embedded store and indexes")
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded store in data_dir")
+    collection: str = Field("askdocs", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,60}[A-Za-z0-9]$",
+                            description="Chroma collection name (3-62 letters, digits, . _ -)")
+
+    # Embedding and chunking
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="packaged name, local path or HF model name")
+    embedding_device: str = "cpu"
+    embedding_dtype: str = Field("auto", description="auto, float32 or bfloat16")
+    embedding_batch_size: int = Field(32, gt=0)
+    embedding_query_prefix: str = ""
+    embedding_document_prefix: str = ""
+    chunk_tokens: int = Field(200, gt=0, description="chunk size in embedder tokens")
+    chunk_overlap_tokens: int = Field(30, ge=0)
+
+    # Parsing limits
+    parse_timeout_s: float = Field(120.0, gt=0)
+    parse_memory_mb: int = Field(4096, ge=0, description="0 = no limit")
+    max_pages: int = Field(5000, gt=0)
+    max_file_mb: float = Field(200.0, gt=0)
+
+    log_level: str = "WARNING"
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None

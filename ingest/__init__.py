@@ -1,0 +1,1 @@
+"""Ingestion: load files, chunk them by embedder tokens, embed, and store them in Chroma."""

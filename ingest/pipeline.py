@@ -1,0 +1,209 @@
+"""The ingestion pipeline: find files, skip unchanged ones, parse (isolated), chunk, embed, commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunking import TokenChunker, truncate_to_tokens
+from ingest.embedding import Embedder
+from ingest.errors import LoadError
+from ingest.loaders import kind_of
+from ingest.store import ChunkStore
+from ingest.types import DocumentRecord, FileReport, LoadedDocument
+from ingest.worker import ParserWorker
+
+logger = logging.getLogger(__name__)
+
+# on_progress(doc_id, stage, fraction): stage is one of read, chunk, embed, index, done.
+ProgressCallback = Callable[[str, str, float], None]
+EMBED_STEP = 256  # chunks embedded between progress reports
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    root: Path
+    doc_id: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    parse_timeout_s: float = 120.0
+    parse_memory_mb: int | None = 4096
+    max_pages: int = 5000
+    max_file_mb: float = 200.0
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[FileReport]]:
+    """Files under `paths` (folders recursively, hidden entries skipped); missing paths become reports."""
+    found: dict[str, SourceFile] = {}
+    missing: list[FileReport] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            root = path.resolve()
+            for file in sorted(root.rglob("*")):
+                rel = file.relative_to(root)
+                if file.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    found[str(file)] = SourceFile(file, root, rel.as_posix())
+        elif path.is_file():
+            file = path.resolve()
+            found[str(file)] = SourceFile(file, file.parent, file.name)
+        else:
+            missing.append(FileReport(str(path), path.name, "failed", reason="no such file or folder"))
+    return list(found.values()), missing
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def heading_for(doc: LoadedDocument, source: str) -> str:
+    """Text put before each chunk when embedding and indexing: pages rarely repeat which file they are from."""
+    stem = re.sub(r"[_\s]+", " ", Path(source).stem).strip()
+    title = (doc.title or "").strip()
+    if title and title.lower() not in stem.lower() and len(title) <= 120:
+        return f"{stem} — {title}"
+    return stem
+
+
+class Ingestor:
+    """Brings files into the store; one bad file is reported and the batch goes on."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, chunker: TokenChunker, limits: Limits = Limits()):
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.limits = limits
+        # [CLS] and [SEP] take two places of the window; the heading gets what the chunk leaves free.
+        self.heading_tokens = max(0, embedder.max_tokens - 2 - chunker.chunk_tokens)
+
+    def ingest(self, paths: Iterable[str | Path], *, sync: bool = False,
+               on_progress: ProgressCallback | None = None) -> list[FileReport]:
+        paths = list(paths)
+        files, reports = discover(paths)
+        todo: list[tuple[SourceFile, str, int, float]] = []
+        for source in files:
+            started = time.perf_counter()
+            early = self._precheck(source)
+            if isinstance(early, FileReport):
+                early.seconds = time.perf_counter() - started
+                reports.append(early)
+                if on_progress:
+                    on_progress(source.doc_id, "done", 1.0)
+            else:
+                todo.append((source, *early, started))
+        reports.extend(self._process(todo, on_progress))
+        if sync:
+            reports.extend(self._remove_missing(paths, files))
+        return reports
+
+    def _precheck(self, source: SourceFile) -> FileReport | tuple[str, int]:
+        """A report for files that need no parsing (unsupported, too big, unchanged), else (sha256, size)."""
+        report = FileReport(str(source.path), source.doc_id, "failed")
+        if kind_of(source.path) is None:
+            report.reason = f"unsupported file type '{source.path.suffix or '(none)'}'"
+            return report
+        try:
+            size = source.path.stat().st_size
+            if size > self.limits.max_file_mb * 1024 * 1024:
+                report.reason = f"file is {size / 2**20:.0f} MB; the limit is {self.limits.max_file_mb:g} MB"
+                return report
+            version = file_sha256(source.path)
+        except OSError as exc:
+            report.reason = f"cannot read the file: {exc.strerror or exc}"
+            return report
+        existing = self.store.document(source.doc_id)
+        if existing and existing.version == version and existing.pipeline == self.chunker.signature:
+            report.status, report.pages, report.chunks = "unchanged", existing.pages, existing.chunks
+            return report
+        return version, size
+
+    def _process(self, todo, on_progress) -> list[FileReport]:
+        reports = []
+        with ParserWorker(self.limits.parse_timeout_s, self.limits.parse_memory_mb, self.limits.max_pages) as parser:
+            if todo:
+                parser.submit(todo[0][0].path)
+            for i, (source, version, size, started) in enumerate(todo):
+                if on_progress:
+                    on_progress(source.doc_id, "read", 0.0)
+                try:
+                    doc = parser.result()
+                except LoadError as exc:
+                    doc = exc
+                if i + 1 < len(todo):
+                    parser.submit(todo[i + 1][0].path)  # parse the next file while this one embeds
+                report = FileReport(str(source.path), source.doc_id, "failed")
+                if isinstance(doc, LoadError):
+                    report.reason = doc.reason
+                else:
+                    try:
+                        self._store_document(source, doc, version, size, report, on_progress)
+                    except Exception as exc:  # e.g. the Chroma server went away: report, go on
+                        logger.exception("storing %s failed", source.path)
+                        report.status, report.reason = "failed", f"could not store: {type(exc).__name__}: {exc}"
+                report.seconds = time.perf_counter() - started
+                if report.status == "failed":
+                    logger.warning("%s: %s", source.path, report.reason)
+                if on_progress:
+                    on_progress(source.doc_id, "done", 1.0)
+                reports.append(report)
+        return reports
+
+    def _store_document(self, source: SourceFile, doc: LoadedDocument, version: str, size: int,
+                        report: FileReport, on_progress) -> None:
+        if on_progress:
+            on_progress(source.doc_id, "chunk", 0.0)
+        chunks = self.chunker.chunk(source.doc_id, source.path.name, doc.pages)
+        if not chunks:
+            report.reason = "no text found"
+            return
+        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, source.path.name),
+                                     self.heading_tokens)
+        texts = [f"{heading}\n{c.text}" if heading else c.text for c in chunks]
+        parts = []
+        for lo in range(0, len(texts), EMBED_STEP):
+            if on_progress:
+                on_progress(source.doc_id, "embed", lo / len(texts))
+            parts.append(self.embedder.embed_documents(texts[lo : lo + EMBED_STEP]))
+        import numpy as np
+
+        vectors = np.concatenate(parts)
+        if on_progress:
+            on_progress(source.doc_id, "index", 0.0)
+        existed = self.store.document(source.doc_id) is not None
+        record = DocumentRecord(
+            doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
+            root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),
+            size_bytes=size, ingested_at=time.time(), pipeline=self.chunker.signature, warnings=list(doc.warnings),
+        )
+        self.store.write_document(record, chunks, vectors, [heading] * len(chunks))
+        report.status = "updated" if existed else "added"
+        report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
+
+    def remove(self, doc_ids: Iterable[str]) -> list[FileReport]:
+        reports = []
+        for doc_id in doc_ids:
+            record = self.store.document(doc_id)
+            if record is None or not self.store.remove_document(doc_id):
+                reports.append(FileReport("", doc_id, "failed", reason="no such document"))
+            else:
+                reports.append(FileReport(record.path, doc_id, "removed", record.pages, record.chunks))
+        return reports
+
+    def _remove_missing(self, paths: list, files: list[SourceFile]) -> list[FileReport]:
+        """Documents ingested from the given folders whose files are gone."""
+        roots = {str(Path(p).expanduser().resolve()) for p in paths if Path(p).is_dir()}
+        present = {(str(f.root), f.doc_id) for f in files}
+        gone = [r.doc_id for r in self.store.documents() if r.root in roots and (r.root, r.doc_id) not in present]
+        return self.remove(gone)

@@ -1,0 +1,323 @@
+"""Chroma storage of chunks, with a catalog of committed documents so readers never see half a document.
+
+Write order for a document: journal entry -> new chunks (ids carry the version) -> catalog record (the commit
+point, one Chroma upsert) -> delete the other versions' chunks -> drop the journal entry. Readers keep only
+chunks whose version is the catalog's, and a writer opening the store replays leftover journal entries.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ingest.errors import EmbeddingModelMismatchError, StoreLockedError, StoreUnavailableError
+from ingest.types import Chunk, DocumentRecord
+
+logger = logging.getLogger(__name__)
+
+_DUMMY = [1.0]  # catalog records need a vector; they are never searched by it
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A committed chunk read back from the store."""
+
+    id: str
+    chunk: Chunk
+    heading: str
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    chunk: Chunk
+    cosine: float
+
+
+def connect(data_dir: str | Path | None = None, url: str | None = None):
+    """A Chroma client: HttpClient when `url` is set, else an embedded PersistentClient in `data_dir`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname or "localhost",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(f"cannot reach the Chroma server at {url}: {exc}") from exc
+    if data_dir is None:
+        raise ValueError("either data_dir or url is required")
+    path = Path(data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class ProcessLock:
+    """Exclusive lock on the embedded store: Chroma's embedded mode is not safe across processes."""
+
+    def __init__(self, data_dir: str | Path):
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.path = Path(data_dir) / "askdocs.lock"
+        self._fh = None
+
+    def acquire(self) -> None:
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            owner = fh.read().strip() or "?"
+            fh.close()
+            raise StoreLockedError(
+                f"the store in {self.path.parent} is in use by another askdocs process (pid {owner}); "
+                "embedded Chroma serves one process: stop it, or share through a Chroma server (ASKDOCS_CHROMA_URL)"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def doc_key(doc_id: str) -> str:
+    return hashlib.sha1(doc_id.encode()).hexdigest()[:16]
+
+
+def chunk_id(doc_id: str, version: str, index: int) -> str:
+    return f"{doc_key(doc_id)}-{version[:16]}-{index:05d}"
+
+
+class ChunkStore:
+    """Chunks with their vectors in one Chroma collection, committed documents in a catalog collection."""
+
+    def __init__(self, client, collection: str, model_id: str, dimension: int, *, lock: ProcessLock | None = None):
+        self.client = client
+        self.model_id = model_id
+        self.dimension = dimension
+        self._lock = lock
+        try:
+            self.chunks = client.get_or_create_collection(
+                collection,
+                metadata={"embedding_model": model_id, "embedding_dim": dimension},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self.catalog = client.get_or_create_collection(
+                f"{collection}-catalog", embedding_function=None
+            )
+        except Exception as exc:
+            if lock is not None:
+                lock.release()
+            raise StoreUnavailableError(f"cannot open collection {collection!r}: {exc}") from exc
+        meta = self.chunks.metadata or {}
+        if meta.get("embedding_model") != model_id or int(meta.get("embedding_dim", -1)) != dimension:
+            if lock is not None:
+                lock.release()
+            raise EmbeddingModelMismatchError(
+                f"collection {collection!r} was built with the embedding model {meta.get('embedding_model')!r} "
+                f"(dimension {meta.get('embedding_dim')}), but {model_id!r} (dimension {dimension}) is configured; "
+                "re-index into a new collection (ASKDOCS_COLLECTION) or go back to the old model"
+            )
+        self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
+
+    @classmethod
+    def open(cls, *, collection: str, model_id: str, dimension: int, data_dir: str | Path | None = None,
+             url: str | None = None, writer: bool = True) -> ChunkStore:
+        lock = None
+        if not url:
+            lock = ProcessLock(data_dir)
+            lock.acquire()
+        try:
+            client = connect(data_dir, url)
+        except Exception:
+            if lock:
+                lock.release()
+            raise
+        store = cls(client, collection, model_id, dimension, lock=lock)
+        if writer:
+            store.recover()
+        return store
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ChunkStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- catalog ------------------------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentRecord]:
+        got = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
+        records = [_record_from_meta(m) for m in got["metadatas"]]
+        return sorted(records, key=lambda r: r.doc_id)
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        got = self.catalog.get(ids=[f"doc:{doc_key(doc_id)}"], include=["metadatas"])
+        return _record_from_meta(got["metadatas"][0]) if got["ids"] else None
+
+    def committed_versions(self) -> dict[str, str]:
+        got = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
+        return {m["doc_id"]: m["version"] for m in got["metadatas"]}
+
+    # -- writes -------------------------------------------------------------------------------------------
+
+    def write_document(self, record: DocumentRecord, chunks: list[Chunk], vectors: np.ndarray,
+                       headings: list[str] | None = None) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        if vectors.size and vectors.shape[1] != self.dimension:
+            raise ValueError(f"vectors have dimension {vectors.shape[1]}, the store {self.dimension}")
+        headings = headings or [""] * len(chunks)
+        self._journal(record.doc_id, record.version)
+        ids = [chunk_id(record.doc_id, record.version, c.index) for c in chunks]
+        for lo in range(0, len(chunks), self._batch):
+            hi = lo + self._batch
+            self.chunks.upsert(
+                ids=ids[lo:hi],
+                embeddings=vectors[lo:hi],
+                documents=[c.text for c in chunks[lo:hi]],
+                metadatas=[_chunk_meta(c, record.version, h) for c, h in zip(chunks[lo:hi], headings[lo:hi])],
+            )
+        self.catalog.upsert(ids=[f"doc:{doc_key(record.doc_id)}"], embeddings=[_DUMMY],
+                            metadatas=[_record_meta(record)])  # the commit point
+        self._delete_other_versions(record.doc_id, record.version)
+        self.catalog.delete(ids=[f"journal:{doc_key(record.doc_id)}"])
+        logger.debug("committed %s (%d chunks)", record.doc_id, len(chunks))
+
+    def remove_document(self, doc_id: str) -> bool:
+        if self.document(doc_id) is None:
+            return False
+        self._journal(doc_id, "")
+        self.catalog.delete(ids=[f"doc:{doc_key(doc_id)}"])  # the commit point
+        self._delete_other_versions(doc_id, "")
+        self.catalog.delete(ids=[f"journal:{doc_key(doc_id)}"])
+        return True
+
+    def recover(self) -> list[str]:
+        """Finish or undo writes that a crashed process left half done; returns the doc ids touched."""
+        got = self.catalog.get(where={"kind": "journal"}, include=["metadatas"])
+        touched = []
+        for meta in got["metadatas"]:
+            doc_id = meta["doc_id"]
+            record = self.document(doc_id)
+            self._delete_other_versions(doc_id, record.version if record else "")
+            self.catalog.delete(ids=[f"journal:{doc_key(doc_id)}"])
+            touched.append(doc_id)
+            logger.warning("recovered an interrupted write of %s", doc_id)
+        return touched
+
+    def _journal(self, doc_id: str, version: str) -> None:
+        self.catalog.upsert(ids=[f"journal:{doc_key(doc_id)}"], embeddings=[_DUMMY],
+                            metadatas=[{"kind": "journal", "doc_id": doc_id, "version": version}])
+
+    def _delete_other_versions(self, doc_id: str, keep_version: str) -> None:
+        where = {"doc_id": doc_id} if not keep_version else {
+            "$and": [{"doc_id": doc_id}, {"version": {"$ne": keep_version}}]}
+        self.chunks.delete(where=where)
+
+    # -- reads --------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def iter_chunks(self, doc_ids: list[str] | None = None, page_size: int = 5000):
+        """Committed chunks (all, or of `doc_ids`), in pages of Chroma reads."""
+        committed = self.committed_versions()
+        where = None
+        if doc_ids is not None:
+            if not doc_ids:
+                return
+            where = {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]}
+        offset = 0
+        while True:
+            got = self.chunks.get(where=where, include=["documents", "metadatas"], limit=page_size, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                if committed.get(meta["doc_id"]) == meta["version"]:
+                    yield StoredChunk(cid, _chunk_from_meta(text, meta), meta.get("heading", ""))
+            if len(got["ids"]) < page_size:
+                return
+            offset += page_size
+
+    def query(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[VectorHit]:
+        """Top `k` committed chunks by cosine similarity, optionally within `doc_ids`."""
+        if k <= 0:
+            raise ValueError(f"k must be > 0, got {k}")
+        committed = self.committed_versions()
+        if doc_ids is not None:
+            committed = {d: v for d, v in committed.items() if d in set(doc_ids)}
+        if not committed:
+            return []
+        where = None
+        if doc_ids is not None:
+            keys = sorted(committed)
+            where = {"doc_id": {"$in": keys}} if len(keys) > 1 else {"doc_id": keys[0]}
+        total = self.chunks.count()
+        n = min(k + 16, total)
+        while True:
+            got = self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where,
+                                    include=["documents", "metadatas", "distances"])
+            hits = [
+                VectorHit(cid, _chunk_from_meta(text, meta), 1.0 - float(dist))
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                                 got["distances"][0])
+                if committed.get(meta["doc_id"]) == meta["version"]
+            ]
+            # Uncommitted chunks of an interrupted write can crowd the top; ask for more until k remain.
+            if len(hits) >= k or n >= total or len(got["ids"][0]) < n:
+                return hits[:k]
+            n = min(total, n * 4)
+
+
+def _chunk_meta(chunk: Chunk, version: str, heading: str) -> dict:
+    return {
+        "doc_id": chunk.doc_id, "source": chunk.source, "page": chunk.page, "start": chunk.start,
+        "end": chunk.end, "chunk_index": chunk.index, "content_hash": chunk.content_hash,
+        "version": version, "heading": heading,
+    }
+
+
+def _chunk_from_meta(text: str, meta: dict) -> Chunk:
+    return Chunk(doc_id=meta["doc_id"], source=meta["source"], page=int(meta["page"]), start=int(meta["start"]),
+                 end=int(meta["end"]), index=int(meta["chunk_index"]), text=text,
+                 content_hash=meta["content_hash"])
+
+
+def _record_meta(record: DocumentRecord) -> dict:
+    meta = record.to_dict()
+    meta["warnings"] = json.dumps(record.warnings)
+    meta["kind_of_file"] = meta.pop("kind")
+    meta["kind"] = "document"
+    return meta
+
+
+def _record_from_meta(meta: dict) -> DocumentRecord:
+    meta = dict(meta)
+    meta.pop("kind")
+    meta["kind"] = meta.pop("kind_of_file")
+    meta["warnings"] = json.loads(meta.get("warnings") or "[]")
+    return DocumentRecord(**meta)

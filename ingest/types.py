@@ -1,0 +1,93 @@
+"""Small records that flow between the ingestion stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """Normalised text of one page (1-based); formats without pages have a single page 1."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """What a loader read from one file."""
+
+    path: str
+    kind: str  # pdf, text, markdown, html, docx
+    title: str | None
+    pages: list[Page]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text_pages(self) -> int:
+        return sum(1 for p in self.pages if p.text.strip())
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one page: `page_text[start:end] == text`."""
+
+    doc_id: str
+    source: str  # display name of the file
+    page: int
+    start: int
+    end: int
+    index: int  # position of the chunk within its document
+    text: str
+    content_hash: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A committed document as the store knows it."""
+
+    doc_id: str  # path relative to the ingested root (or the file name)
+    version: str  # sha256 of the file's bytes
+    source: str  # file name shown to users
+    path: str  # absolute path at ingest time
+    root: str  # absolute folder the doc_id is relative to
+    kind: str
+    title: str
+    pages: int
+    chunks: int
+    size_bytes: int
+    ingested_at: float  # unix time
+    pipeline: str  # chunking signature; a change re-ingests the file
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FileReport:
+    """Outcome of one file in a batch: added, updated, unchanged, removed or failed."""
+
+    path: str
+    doc_id: str
+    status: str
+    pages: int = 0
+    chunks: int = 0
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.doc_id,
+            "path": self.path,
+            "status": self.status,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }

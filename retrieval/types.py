@@ -1,0 +1,33 @@
+"""What retrievers return: a chunk with how it got its place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ingest.types import Chunk
+
+
+@dataclass
+class ScoreBreakdown:
+    """Each field stays None when that stage did not see the chunk."""
+
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    vector_rank: int | None = None
+    vector_cosine: float | None = None
+    fused_score: float | None = None
+    rerank_score: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class ScoredChunk:
+    id: str
+    chunk: Chunk
+    score: float
+    breakdown: ScoreBreakdown = field(default_factory=ScoreBreakdown)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "score": self.score, **self.chunk.to_dict(), "breakdown": self.breakdown.to_dict()}

@@ -1,0 +1,70 @@
+"""Build real test files of every kind, good and bad."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+
+from tests.pdfgen import make_pdf
+
+PAGES = [
+    "Alpha page. The SK-220 arm carries a payload of twelve kilograms.\n\nIts reach is 1,300 millimetres.",
+    "Beta page. Error E-104 means the two encoders of a joint disagree.",
+    "Gamma page. The warranty lasts thirty-six months from delivery.",
+]
+
+
+def write_pdf(path: Path, pages: list[str] = PAGES, title: str | None = "Test Manual") -> Path:
+    path.write_bytes(make_pdf(pages, title=title))
+    return path
+
+
+def write_encrypted_pdf(path: Path, password: str = "secret") -> Path:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(PAGES)))
+    writer.encrypt(user_password=password, owner_password=password, algorithm="AES-128")
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def write_textless_pdf(path: Path, pages: int = 2) -> Path:
+    """Pages with nothing but a drawn rectangle, as a scanned page looks to a text extractor."""
+    writer = pypdf.PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(612, 792)
+    buf = io.BytesIO()
+    writer.write(buf)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def write_corrupt_pdf(path: Path) -> Path:
+    data = make_pdf(PAGES)
+    path.write_bytes(data[:40] + b"\x00garbage" * 50)
+    return path
+
+
+def write_slow_pdf(path: Path, operations: int = 400_000) -> Path:
+    """One page whose content stream has so many text operations that extraction takes seconds."""
+    path.write_bytes(make_pdf(["word " * operations], width=6))
+    return path
+
+
+def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None = None,
+               title: str | None = None) -> Path:
+    import docx
+
+    document = docx.Document()
+    if title:
+        document.core_properties.title = title
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        t = document.add_table(rows=len(table), cols=len(table[0]))
+        for row, values in zip(t.rows, table):
+            for cell, value in zip(row.cells, values):
+                cell.text = value
+    document.save(str(path))
+    return path

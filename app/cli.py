@@ -59,12 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_remove)
 
-    p = sub.add_parser("search", help="show the chunks that best match a query")
+    p = sub.add_parser("search", help="show the chunks that best match a query, with their score breakdown")
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("-k", type=int, default=None, help="how many chunks (default ASKDOCS_TOP_K)")
+    p.add_argument("--mode", choices=["bm25", "vector", "hybrid", "rerank"], default=None,
+                   help="default ASKDOCS_RETRIEVAL_MODE")
     p.add_argument("--doc", action="append", dest="doc_ids", help="search only this document (repeatable)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("eval", help="measure retrieval per mode on a BEIR set or a PDF question set")
+    p.add_argument("kind", choices=["beir", "pdfqa"])
+    p.add_argument("path")
+    p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    p.add_argument("--modes", default="bm25,vector,hybrid,rerank", help="comma-separated subset")
+    p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p.add_argument("--json", dest="json_out", metavar="OUT", help="write the report to this file")
+    p.set_defaults(handler=cmd_eval)
     return parser
 
 
@@ -78,7 +89,7 @@ def _open(settings: Settings):
 def cmd_ingest(args, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from app.wiring import make_ingestor
+    from app.wiring import make_bm25, make_ingestor
 
     embedder, store = _open(settings)
     with store:
@@ -93,6 +104,8 @@ def cmd_ingest(args, settings: Settings) -> int:
                 bar.set_postfix_str(f"{stage} {doc_id[-40:]}")
 
         reports = ingestor.ingest(args.paths, sync=args.sync, on_progress=progress)
+        bar.set_postfix_str("updating the BM25 index")
+        make_bm25(settings, store)
         bar.close()
         elapsed = time.perf_counter() - started
     if args.json:
@@ -128,11 +141,12 @@ def cmd_docs(args, settings: Settings) -> int:
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    from app.wiring import make_ingestor
+    from app.wiring import make_bm25, make_ingestor
 
     embedder, store = _open(settings)
     with store:
         reports = make_ingestor(settings, embedder, store).remove(args.doc_ids)
+        make_bm25(settings, store)
     if args.json:
         print(json.dumps({"files": [r.to_dict() for r in reports]}, indent=2))
     else:
@@ -142,21 +156,66 @@ def cmd_remove(args, settings: Settings) -> int:
 
 
 def cmd_search(args, settings: Settings) -> int:
-    from retrieval.vector import VectorRetriever
+    from app.wiring import make_retriever
 
+    mode = args.mode or settings.retrieval_mode
     embedder, store = _open(settings)
     with store:
-        results = VectorRetriever(store, embedder).retrieve(args.query, args.k, args.doc_ids)
+        retriever = make_retriever(settings, embedder, store, load_reranker=mode == "rerank")
+        found = retriever.retrieve(args.query, args.k or settings.top_k, mode, args.doc_ids)
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2))
+        print(json.dumps({"query": found.query, "mode": found.mode, "notes": found.notes,
+                          "timings_ms": found.timings_ms, "results": [r.to_dict() for r in found.results]},
+                         indent=2))
         return 0
-    if not results:
+    for note in found.notes:
+        print(f"note: {note}")
+    if not found.results:
         print("no results (is anything ingested? `askdocs docs`)")
-    for rank, r in enumerate(results, 1):
+    for rank, r in enumerate(found.results, 1):
         text = " ".join(r.chunk.text.split())
-        print(f"[{rank}] {r.chunk.source} p.{r.chunk.page}  score {r.score:.3f}  {r.breakdown.to_dict()}")
+        print(f"[{rank}] {r.chunk.source} p.{r.chunk.page}  score {r.score:.4f}  {_breakdown(r.breakdown)}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+    print(f"({found.mode}, {sum(found.timings_ms.values()):.0f} ms)")
     return 0
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.evaluate import evaluate_beir, evaluate_pdfqa, format_table
+    from retrieval.hybrid import MODES
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    path = Path(args.path)
+    if not path.is_dir():
+        raise ValueError(f"no such evaluation set: {path}")
+    if args.kind == "beir":
+        report = evaluate_beir(settings, path, args.split, modes, args.limit)
+    else:
+        report = evaluate_pdfqa(settings, path, modes, args.limit)
+    print(format_table(report))
+    summary = {k: v for k, v in report.items() if k not in ("modes", "failed")}
+    print(json.dumps(summary))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _breakdown(b) -> str:
+    parts = []
+    if b.bm25_rank is not None:
+        parts.append(f"bm25 #{b.bm25_rank} {b.bm25_score:.2f}")
+    if b.vector_rank is not None:
+        parts.append(f"vector #{b.vector_rank} cos {b.vector_cosine:.3f}")
+    if b.fused_score is not None:
+        parts.append(f"fused {b.fused_score:.4f}")
+    if b.rerank_score is not None:
+        parts.append(f"rerank {b.rerank_score:.3f}")
+    return " | ".join(parts)
 
 
 if __name__ == "__main__":

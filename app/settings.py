@@ -33,9 +33,23 @@ class Settings(BaseSettings):
     max_pages: int = Field(5000, gt=0)
     max_file_mb: float = Field(200.0, gt=0)
 
+    # Retrieval
+    top_k: int = Field(5, gt=0, description="chunks handed to the answer / shown by search")
+    retrieval_mode: str = Field("hybrid", pattern="^(bm25|vector|hybrid|rerank)$")
+    fusion_method: str = Field("rrf", pattern="^(rrf|convex)$")
+    rrf_k: float = Field(60.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    vector_weight: float = Field(1.0, ge=0)
+    bm25_candidates: int = Field(50, gt=0)
+    vector_candidates: int = Field(50, gt=0)
+    rerank_model: str | None = Field(None, description="cross-encoder name or path; unset = no reranking")
+    rerank_candidates: int = Field(20, gt=0)
+    rerank_batch_size: int = Field(16, gt=0)
+    rerank_max_length: int = Field(256, gt=0)
+
     log_level: str = "WARNING"
 
-    @field_validator("chroma_url")
+    @field_validator("chroma_url", "rerank_model")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None

@@ -9,6 +9,9 @@ from ingest.chunking import TokenChunker
 from ingest.embedding import Embedder
 from ingest.pipeline import Ingestor, Limits
 from ingest.store import ChunkStore
+from retrieval.hybrid import FusionConfig, HybridRetriever
+from retrieval.keyword import BM25Retriever
+from retrieval.vector import VectorRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +55,40 @@ def make_ingestor(settings: Settings, embedder: Embedder, store: ChunkStore) -> 
         max_file_mb=settings.max_file_mb,
     )
     return Ingestor(store, embedder, make_chunker(settings, embedder), limits)
+
+
+def make_bm25(settings: Settings, store: ChunkStore, sync: bool = True) -> BM25Retriever:
+    """The BM25 index beside the store, brought in step with Chroma (the source of truth)."""
+    bm25 = BM25Retriever(store, settings.data_dir / "bm25" / settings.collection)
+    if sync:
+        bm25.sync()
+    return bm25
+
+
+def make_reranker(settings: Settings):
+    """(reranker or None, why there is none)."""
+    if not settings.rerank_model:
+        return None, "no reranker is configured (ASKDOCS_RERANK_MODEL)"
+    from retrieval.rerank import CrossEncoderReranker
+
+    try:
+        reranker = CrossEncoderReranker(settings.rerank_model, device=settings.embedding_device,
+                                        batch_size=settings.rerank_batch_size,
+                                        max_length=settings.rerank_max_length)
+    except Exception as exc:
+        logger.warning("could not load the reranker %s: %s", settings.rerank_model, exc)
+        return None, f"the reranker {settings.rerank_model!r} failed to load: {type(exc).__name__}: {exc}"
+    return reranker, None
+
+
+def fusion_config(settings: Settings) -> FusionConfig:
+    return FusionConfig(method=settings.fusion_method, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
+                        vector_weight=settings.vector_weight, bm25_candidates=settings.bm25_candidates,
+                        vector_candidates=settings.vector_candidates, rerank_candidates=settings.rerank_candidates)
+
+
+def make_retriever(settings: Settings, embedder: Embedder, store: ChunkStore, bm25: BM25Retriever | None = None,
+                   load_reranker: bool = True) -> HybridRetriever:
+    reranker, problem = make_reranker(settings) if load_reranker else (None, "reranking not requested")
+    return HybridRetriever(VectorRetriever(store, embedder), bm25 or make_bm25(settings, store),
+                           fusion_config(settings), reranker, problem)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u00ad]")
+# Control characters, zero-width space, soft hyphen, and lone surrogates (broken PDF text maps) that
+# tokenizers refuse.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u00ad\ud800-\udfff]")
 _HYPHEN_WORD = re.compile(r"([a-z])-\n[ \t]*([a-z])")  # "exam-\nple" -> "example"
 _HYPHEN_CODE = re.compile(r"(\w)-\n[ \t]*(\w)")  # "SK-\n220" -> "SK-220"
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ingest.chunking import TokenChunker, truncate_to_tokens
 from ingest.embedding import Embedder
 from ingest.errors import LoadError
@@ -72,6 +74,8 @@ def heading_for(doc: LoadedDocument, source: str) -> str:
     """Text put before each chunk when embedding and indexing: pages rarely repeat which file they are from."""
     stem = re.sub(r"[_\s]+", " ", Path(source).stem).strip()
     title = (doc.title or "").strip()
+    if title and not re.search(r"[^\W\d_]", stem):  # "4983.pdf": a number says nothing, the title does
+        return title
     if title and title.lower() not in stem.lower() and len(title) <= 120:
         return f"{stem} — {title}"
     return stem
@@ -164,32 +168,83 @@ class Ingestor:
                         report: FileReport, on_progress) -> None:
         if on_progress:
             on_progress(source.doc_id, "chunk", 0.0)
-        chunks = self.chunker.chunk(source.doc_id, source.path.name, doc.pages)
-        if not chunks:
+        prepared = self._prepare(source, doc, version, size)
+        if prepared is None:
             report.reason = "no text found"
             return
-        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, source.path.name),
-                                     self.heading_tokens)
-        texts = [f"{heading}\n{c.text}" if heading else c.text for c in chunks]
+        record, chunks, texts, heading = prepared
         parts = []
         for lo in range(0, len(texts), EMBED_STEP):
             if on_progress:
                 on_progress(source.doc_id, "embed", lo / len(texts))
             parts.append(self.embedder.embed_documents(texts[lo : lo + EMBED_STEP]))
-        import numpy as np
-
-        vectors = np.concatenate(parts)
         if on_progress:
             on_progress(source.doc_id, "index", 0.0)
         existed = self.store.document(source.doc_id) is not None
+        self.store.write_document(record, chunks, np.concatenate(parts), [heading] * len(chunks))
+        report.status = "updated" if existed else "added"
+        report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
+
+    def _prepare(self, source: SourceFile, doc: LoadedDocument, version: str, size: int):
+        """(record, chunks, texts to embed, heading), or None when the document has no text."""
+        chunks = self.chunker.chunk(source.doc_id, source.path.name, doc.pages)
+        if not chunks:
+            return None
+        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, source.path.name),
+                                     self.heading_tokens)
+        texts = [f"{heading}\n{c.text}" if heading else c.text for c in chunks]
         record = DocumentRecord(
             doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
             root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),
             size_bytes=size, ingested_at=time.time(), pipeline=self.chunker.signature, warnings=list(doc.warnings),
         )
-        self.store.write_document(record, chunks, vectors, [heading] * len(chunks))
-        report.status = "updated" if existed else "added"
-        report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
+        return record, chunks, texts, heading
+
+    def ingest_loaded(self, items: Iterable[tuple[SourceFile, LoadedDocument]], group: int = 64,
+                      on_progress: ProgressCallback | None = None) -> list[FileReport]:
+        """Add documents that are already loaded (e.g. an evaluation corpus), embedding many at once.
+
+        A document's version is the hash of its text, so unchanged documents are skipped on a re-run.
+        """
+        reports: list[FileReport] = []
+        pending: list[tuple] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            vectors = self.embedder.embed_documents([t for _, _, texts, _, _ in pending for t in texts])
+            batch, offset = [], 0
+            for record, chunks, texts, heading, _ in pending:
+                batch.append((record, chunks, vectors[offset : offset + len(texts)], [heading] * len(chunks)))
+                offset += len(texts)
+            self.store.write_documents(batch)
+            for record, chunks, _, _, report in pending:
+                report.status, report.pages, report.chunks = "added", record.pages, len(chunks)
+                if on_progress:
+                    on_progress(record.doc_id, "done", 1.0)
+            pending.clear()
+
+        existing = {r.doc_id: r for r in self.store.documents()}
+        for source, doc in items:
+            version = hashlib.sha256("\f".join(p.text for p in doc.pages).encode()).hexdigest()
+            report = FileReport(str(source.path), source.doc_id, "failed")
+            reports.append(report)
+            old = existing.get(source.doc_id)
+            if old and old.version == version and old.pipeline == self.chunker.signature:
+                report.status, report.pages, report.chunks = "unchanged", old.pages, old.chunks
+                continue
+            prepared = self._prepare(source, doc, version, sum(len(p.text) for p in doc.pages))
+            if prepared is None:
+                report.reason = "no text found"
+                continue
+            pending.append((*prepared, report))
+            if len(pending) >= group:
+                flush()
+        flush()
+        for report in reports:
+            if report.status == "added" and report.doc_id in existing:
+                report.status = "updated"
+        return reports
 
     def remove(self, doc_ids: Iterable[str]) -> list[FileReport]:
         reports = []

@@ -39,6 +39,7 @@ class StoredChunk:
 class VectorHit:
     id: str
     chunk: Chunk
+    heading: str
     cosine: float
 
 
@@ -188,31 +189,49 @@ class ChunkStore:
 
     def write_document(self, record: DocumentRecord, chunks: list[Chunk], vectors: np.ndarray,
                        headings: list[str] | None = None) -> None:
-        if len(chunks) != len(vectors):
-            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
-        if vectors.size and vectors.shape[1] != self.dimension:
-            raise ValueError(f"vectors have dimension {vectors.shape[1]}, the store {self.dimension}")
-        headings = headings or [""] * len(chunks)
-        self._journal(record.doc_id, record.version)
-        ids = [chunk_id(record.doc_id, record.version, c.index) for c in chunks]
-        for lo in range(0, len(chunks), self._batch):
+        self.write_documents([(record, chunks, vectors, headings)])
+
+    def write_documents(self, batch: list[tuple[DocumentRecord, list[Chunk], np.ndarray, list[str] | None]]) -> None:
+        """Commit several documents; each becomes visible whole (one catalog upsert commits them all)."""
+        if not batch:
+            return
+        ids, vectors, texts, metas = [], [], [], []
+        for record, chunks, vecs, headings in batch:
+            if len(chunks) != len(vecs):
+                raise ValueError(f"{record.doc_id}: {len(chunks)} chunks but {len(vecs)} vectors")
+            if len(vecs) and vecs.shape[1] != self.dimension:
+                raise ValueError(f"vectors have dimension {vecs.shape[1]}, the store {self.dimension}")
+            headings = headings or [""] * len(chunks)
+            ids += [chunk_id(record.doc_id, record.version, c.index) for c in chunks]
+            vectors.append(vecs)
+            texts += [c.text for c in chunks]
+            metas += [_chunk_meta(c, record.version, h) for c, h in zip(chunks, headings)]
+        previous = {r.doc_id: self.document(r.doc_id) for r, *_ in batch} if len(batch) == 1 else \
+            self._existing([r.doc_id for r, *_ in batch])
+        self._journal([(r.doc_id, r.version) for r, *_ in batch])
+        all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), np.float32)
+        for lo in range(0, len(ids), self._batch):
             hi = lo + self._batch
-            self.chunks.upsert(
-                ids=ids[lo:hi],
-                embeddings=vectors[lo:hi],
-                documents=[c.text for c in chunks[lo:hi]],
-                metadatas=[_chunk_meta(c, record.version, h) for c, h in zip(chunks[lo:hi], headings[lo:hi])],
-            )
-        self.catalog.upsert(ids=[f"doc:{doc_key(record.doc_id)}"], embeddings=[_DUMMY],
-                            metadatas=[_record_meta(record)])  # the commit point
-        self._delete_other_versions(record.doc_id, record.version)
-        self.catalog.delete(ids=[f"journal:{doc_key(record.doc_id)}"])
-        logger.debug("committed %s (%d chunks)", record.doc_id, len(chunks))
+            self.chunks.upsert(ids=ids[lo:hi], embeddings=all_vectors[lo:hi], documents=texts[lo:hi],
+                               metadatas=metas[lo:hi])
+        for lo in range(0, len(batch), self._batch):  # the commit point (one upsert for a normal batch)
+            part = batch[lo : lo + self._batch]
+            self.catalog.upsert(ids=[f"doc:{doc_key(r.doc_id)}" for r, *_ in part],
+                                embeddings=[_DUMMY] * len(part), metadatas=[_record_meta(r) for r, *_ in part])
+        for record, *_ in batch:
+            if previous.get(record.doc_id) is not None:  # a new document has no other version to delete
+                self._delete_other_versions(record.doc_id, record.version)
+        self.catalog.delete(ids=[f"journal:{doc_key(r.doc_id)}" for r, *_ in batch])
+        logger.debug("committed %d documents (%d chunks)", len(batch), len(ids))
+
+    def _existing(self, doc_ids: list[str]) -> dict[str, DocumentRecord]:
+        got = self.catalog.get(ids=[f"doc:{doc_key(d)}" for d in doc_ids], include=["metadatas"])
+        return {m["doc_id"]: _record_from_meta(m) for m in got["metadatas"]}
 
     def remove_document(self, doc_id: str) -> bool:
         if self.document(doc_id) is None:
             return False
-        self._journal(doc_id, "")
+        self._journal([(doc_id, "")])
         self.catalog.delete(ids=[f"doc:{doc_key(doc_id)}"])  # the commit point
         self._delete_other_versions(doc_id, "")
         self.catalog.delete(ids=[f"journal:{doc_key(doc_id)}"])
@@ -231,9 +250,10 @@ class ChunkStore:
             logger.warning("recovered an interrupted write of %s", doc_id)
         return touched
 
-    def _journal(self, doc_id: str, version: str) -> None:
-        self.catalog.upsert(ids=[f"journal:{doc_key(doc_id)}"], embeddings=[_DUMMY],
-                            metadatas=[{"kind": "journal", "doc_id": doc_id, "version": version}])
+    def _journal(self, entries: list[tuple[str, str]]) -> None:
+        """Record (doc_id, version) writes in progress, so a crash can be cleaned up."""
+        self.catalog.upsert(ids=[f"journal:{doc_key(d)}" for d, _ in entries], embeddings=[_DUMMY] * len(entries),
+                            metadatas=[{"kind": "journal", "doc_id": d, "version": v} for d, v in entries])
 
     def _delete_other_versions(self, doc_id: str, keep_version: str) -> None:
         where = {"doc_id": doc_id} if not keep_version else {
@@ -241,6 +261,16 @@ class ChunkStore:
         self.chunks.delete(where=where)
 
     # -- reads --------------------------------------------------------------------------------------------
+
+    def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """Committed chunks by id (ids of uncommitted or unknown chunks are left out)."""
+        if not ids:
+            return {}
+        committed = self.committed_versions()
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: StoredChunk(cid, _chunk_from_meta(text, meta), meta.get("heading", "")) for cid, text, meta in
+                zip(got["ids"], got["documents"], got["metadatas"])
+                if committed.get(meta["doc_id"]) == meta["version"]}
 
     def count(self) -> int:
         return self.chunks.count()
@@ -282,7 +312,7 @@ class ChunkStore:
             got = self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where,
                                     include=["documents", "metadatas", "distances"])
             hits = [
-                VectorHit(cid, _chunk_from_meta(text, meta), 1.0 - float(dist))
+                VectorHit(cid, _chunk_from_meta(text, meta), meta.get("heading", ""), 1.0 - float(dist))
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
                                                  got["distances"][0])
                 if committed.get(meta["doc_id"]) == meta["version"]

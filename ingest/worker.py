@@ -19,6 +19,7 @@ def _serve(conn, memory_mb: int | None, max_pages: int) -> None:
 
     from ingest.loaders import load_file
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not the user's business
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -28,6 +28,12 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     breakdown: ScoreBreakdown = field(default_factory=ScoreBreakdown)
+    heading: str = ""  # the document context indexed with the chunk (file name, title)
+
+    @property
+    def context_text(self) -> str:
+        """What the indexes and the reranker see: heading, then chunk text."""
+        return f"{self.heading}\n{self.chunk.text}" if self.heading else self.chunk.text
 
     def to_dict(self) -> dict:
         return {"id": self.id, "score": self.score, **self.chunk.to_dict(), "breakdown": self.breakdown.to_dict()}

@@ -15,6 +15,6 @@ class VectorRetriever:
     def retrieve(self, query: str, k: int = 10, doc_ids: list[str] | None = None) -> list[ScoredChunk]:
         hits = self.store.query(self.embedder.embed_query(query), k, doc_ids)
         return [
-            ScoredChunk(h.id, h.chunk, h.cosine, ScoreBreakdown(vector_rank=rank, vector_cosine=h.cosine))
+            ScoredChunk(h.id, h.chunk, h.cosine, ScoreBreakdown(vector_rank=rank, vector_cosine=h.cosine), h.heading)
             for rank, h in enumerate(hits, 1)
         ]

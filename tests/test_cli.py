@@ -43,9 +43,15 @@ def test_ingest_docs_search_remove(env, capsys):
     assert [d["doc_id"] for d in docs] == ["manual.pdf"] and docs[0]["pages"] == 3
 
     assert main(["search", "what does error E-104 mean", "-k", "2", "--json"]) == 0
-    results = _json(capsys)
-    assert results[0]["source"] == "manual.pdf" and results[0]["page"] == 2
-    assert results[0]["breakdown"]["vector_rank"] == 1
+    found = _json(capsys)
+    results = found["results"]
+    assert found["mode"] == "hybrid" and results[0]["source"] == "manual.pdf" and results[0]["page"] == 2
+    assert results[0]["breakdown"]["vector_rank"] == 1 and results[0]["breakdown"]["bm25_rank"] == 1
+    assert main(["search", "E-104", "--mode", "bm25", "--json"]) == 0
+    assert [r["page"] for r in _json(capsys)["results"]] == [2]
+    assert main(["search", "E-104", "--mode", "rerank", "--json"]) == 0
+    found = _json(capsys)
+    assert found["mode"] == "hybrid" and "no reranker is configured" in found["notes"][0]
 
     assert main(["remove", "manual.pdf"]) == 0
     assert "removed   manual.pdf" in capsys.readouterr().out

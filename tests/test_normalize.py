@@ -15,3 +15,7 @@ def test_whitespace_is_collapsed_but_paragraphs_stay():
 
 def test_ligatures_and_control_characters():
     assert normalize_text("ﬁnance\x00 of\x07ﬁce") == "finance office"
+
+
+def test_lone_surrogates_are_dropped():
+    assert normalize_text("bad \udb62text") == "bad text"

@@ -53,7 +53,7 @@ def test_uncommitted_chunks_are_invisible_and_recovered(store):
     dim = store.dimension
     store.write_document(_record("a.txt", "v1", 1), _chunks("a.txt", ["old"]), _vectors(1, dim, 1))
     staged = _vectors(2, dim, 9)
-    store._journal("a.txt", "v2")
+    store._journal([("a.txt", "v2")])
     store.chunks.upsert(ids=["staged-0", "staged-1"], embeddings=staged, documents=["half", "done"],
                         metadatas=[{"doc_id": "a.txt", "source": "a.txt", "page": 1, "start": 0, "end": 4,
                                     "chunk_index": i, "content_hash": "h", "version": "v2", "heading": ""}

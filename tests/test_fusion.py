@@ -1,0 +1,27 @@
+import pytest
+
+from retrieval.fusion import convex_combination, min_max, reciprocal_rank_fusion
+
+
+def test_rrf_arithmetic():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert fused["d"] == pytest.approx(1 / 62)
+    assert max(fused, key=fused.get) == "b"
+
+
+def test_rrf_weights():
+    fused = reciprocal_rank_fusion([["a"], ["b"]], k=0, weights=[1.0, 3.0])
+    assert fused == {"a": 1.0, "b": 3.0}
+    with pytest.raises(ValueError, match="2 weights for 1"):
+        reciprocal_rank_fusion([["a"]], weights=[1, 2])
+
+
+def test_min_max_and_convex():
+    assert min_max({"a": 2.0, "b": 4.0, "c": 3.0}) == {"a": 0.0, "b": 1.0, "c": 0.5}
+    assert min_max({"a": 5.0}) == {"a": 1.0}
+    fused = convex_combination([{"a": 10.0, "b": 0.0}, {"b": 0.9, "c": 0.1}], weights=[0.25, 0.75])
+    assert fused == pytest.approx({"a": 0.25, "b": 0.75, "c": 0.0})
+    with pytest.raises(ValueError, match="weights"):
+        convex_combination([{"a": 1.0}], weights=[0.0])

@@ -72,7 +72,16 @@ class Embedder:
         return self._encode([self.document_prefix + t for t in texts], show_progress)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([self.query_prefix + text], False)[0]
+        # One short text gains nothing from intra-op threads, and their barriers cost hundreds of ms when
+        # another busy process (an LLM, a parser) holds a core.
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._encode([self.query_prefix + text], False)[0]
+        finally:
+            torch.set_num_threads(threads)
 
     def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
         if not texts:

@@ -12,8 +12,11 @@ import hashlib
 import json
 import logging
 import os
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlparse
 
 import numpy as np
@@ -24,6 +27,7 @@ from ingest.types import Chunk, DocumentRecord
 logger = logging.getLogger(__name__)
 
 _DUMMY = [1.0]  # catalog records need a vector; they are never searched by it
+_GENERATION = "meta:generation"  # changes with every commit, so readers can cache the catalog
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ class ChunkStore:
                 "re-index into a new collection (ASKDOCS_COLLECTION) or go back to the old model"
             )
         self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
+        self._versions: tuple[str, dict[str, str]] | None = None  # (generation, committed versions)
 
     @classmethod
     def open(cls, *, collection: str, model_id: str, dimension: int, data_dir: str | Path | None = None,
@@ -181,9 +186,18 @@ class ChunkStore:
         got = self.catalog.get(ids=[f"doc:{doc_key(doc_id)}"], include=["metadatas"])
         return _record_from_meta(got["metadatas"][0]) if got["ids"] else None
 
-    def committed_versions(self) -> dict[str, str]:
-        got = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
-        return {m["doc_id"]: m["version"] for m in got["metadatas"]}
+    def committed_versions(self) -> Mapping[str, str]:
+        """{doc_id: version} of committed documents; cached until a writer (any process) bumps the generation."""
+        got = self.catalog.get(ids=[_GENERATION], include=["metadatas"])
+        generation = got["metadatas"][0]["generation"] if got["ids"] else ""
+        if self._versions is None or self._versions[0] != generation or not generation:
+            docs = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
+            self._versions = (generation, {m["doc_id"]: m["version"] for m in docs["metadatas"]})
+        return MappingProxyType(self._versions[1])  # read-only: callers share the cache
+
+    def _generation_record(self) -> dict:
+        return {"ids": [_GENERATION], "embeddings": [_DUMMY],
+                "metadatas": [{"kind": "meta", "generation": uuid.uuid4().hex}]}
 
     # -- writes -------------------------------------------------------------------------------------------
 
@@ -214,10 +228,12 @@ class ChunkStore:
             hi = lo + self._batch
             self.chunks.upsert(ids=ids[lo:hi], embeddings=all_vectors[lo:hi], documents=texts[lo:hi],
                                metadatas=metas[lo:hi])
-        for lo in range(0, len(batch), self._batch):  # the commit point (one upsert for a normal batch)
-            part = batch[lo : lo + self._batch]
-            self.catalog.upsert(ids=[f"doc:{doc_key(r.doc_id)}" for r, *_ in part],
-                                embeddings=[_DUMMY] * len(part), metadatas=[_record_meta(r) for r, *_ in part])
+        gen = self._generation_record()
+        for lo in range(0, len(batch), self._batch - 1):  # the commit point (one upsert for a normal batch)
+            part = batch[lo : lo + self._batch - 1]
+            self.catalog.upsert(ids=[f"doc:{doc_key(r.doc_id)}" for r, *_ in part] + gen["ids"],
+                                embeddings=[_DUMMY] * len(part) + gen["embeddings"],
+                                metadatas=[_record_meta(r) for r, *_ in part] + gen["metadatas"])
         for record, *_ in batch:
             if previous.get(record.doc_id) is not None:  # a new document has no other version to delete
                 self._delete_other_versions(record.doc_id, record.version)
@@ -233,6 +249,7 @@ class ChunkStore:
             return False
         self._journal([(doc_id, "")])
         self.catalog.delete(ids=[f"doc:{doc_key(doc_id)}"])  # the commit point
+        self.catalog.upsert(**self._generation_record())
         self._delete_other_versions(doc_id, "")
         self.catalog.delete(ids=[f"journal:{doc_key(doc_id)}"])
         return True
@@ -248,6 +265,8 @@ class ChunkStore:
             self.catalog.delete(ids=[f"journal:{doc_key(doc_id)}"])
             touched.append(doc_id)
             logger.warning("recovered an interrupted write of %s", doc_id)
+        if touched or not self.catalog.get(ids=[_GENERATION])["ids"]:
+            self.catalog.upsert(**self._generation_record())
         return touched
 
     def _journal(self, entries: list[tuple[str, str]]) -> None:

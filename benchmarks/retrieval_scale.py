@@ -78,7 +78,7 @@ def build_store(folder: Path, texts, headings, vectors, n: int, embedder, seed: 
     return store
 
 
-def textbook_hybrid(store, embedder, texts: list[str], k: int = 10):
+def textbook_hybrid(store, embedder, texts: list[str], k: int = 10, metadatas: list[dict] | None = None):
     from langchain_chroma import Chroma
     from langchain_classic.retrievers import EnsembleRetriever
     from langchain_community.retrievers import BM25Retriever
@@ -91,7 +91,7 @@ def textbook_hybrid(store, embedder, texts: list[str], k: int = 10):
         def embed_query(self, text):
             return embedder.embed_query(text).tolist()
 
-    bm25 = BM25Retriever.from_texts(texts, k=k)
+    bm25 = BM25Retriever.from_texts(texts, metadatas=metadatas, k=k)
     chroma = Chroma(client=store.client, collection_name=store.chunks.name, embedding_function=Wrapped())
     return EnsembleRetriever(retrievers=[bm25, chroma.as_retriever(search_kwargs={"k": k})], weights=[0.5, 0.5])
 
@@ -125,12 +125,37 @@ def update_time(store, bm25, embedder, tmp: Path, texts) -> dict:
             "bm25_update_and_save_s": round(bm25_s, 2), "total_s": round(ingest_s + bm25_s, 2)}
 
 
+def textbook_quality(settings, split: str = "test") -> dict:
+    """nDCG@10 on SciFact of the textbook hybrid and of askdocs' hybrid, over the same chunks and Chroma store."""
+    from app.evaluate import eval_settings, read_jsonl, read_qrels
+    from app.wiring import make_embedder, make_retriever, open_store
+    from retrieval.metrics import ndcg_at_k, unique_in_order
+
+    s = eval_settings(settings, SCIFACT)
+    qrels = read_qrels(SCIFACT / "qrels" / f"{split}.tsv")
+    queries = [q for q in read_jsonl(SCIFACT / "queries.jsonl") if q["_id"] in qrels]
+    embedder = make_embedder(settings)
+    out = {}
+    with open_store(s, embedder) as store:
+        got = store.chunks.get(include=["documents", "metadatas"])
+        texts = [f"{m.get('heading', '')}\n{t}" for t, m in zip(got["documents"], got["metadatas"])]
+        textbook = textbook_hybrid(store, embedder, texts, metadatas=got["metadatas"])
+        ours = make_retriever(s, embedder, store, load_reranker=False)
+        for name, run in (("textbook", lambda q: [d.metadata.get("doc_id") for d in textbook.invoke(q)]),
+                          ("askdocs", lambda q: [r.chunk.doc_id for r in ours.retrieve(q, 10, "hybrid").results])):
+            scores = [ndcg_at_k(unique_in_order([d for d in run(q["text"]) if d]), qrels[q["_id"]], 10)
+                      for q in queries]
+            out[f"{name}_ndcg@10"] = round(statistics.fmean(scores), 4)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--baseline-max", type=int, default=100000, help="largest size to run the textbook at")
     parser.add_argument("--json")
+    parser.add_argument("--quality", action="store_true", help="also compare nDCG@10 on SciFact test")
     args = parser.parse_args()
 
     from app.evaluate import read_jsonl
@@ -143,6 +168,9 @@ def main() -> int:
     texts, headings, vectors, embedder = source_chunks(settings)
     queries = [q["text"] for q in read_jsonl(SCIFACT / "queries.jsonl")][: args.queries]
     report = {"source_chunks": len(texts), "queries": len(queries), "sizes": {}}
+    if args.quality:
+        report["quality"] = textbook_quality(settings)
+        print(json.dumps(report["quality"]), flush=True)
     for n in [int(s) for s in args.sizes.split(",")]:
         row: dict = {}
         with tempfile.TemporaryDirectory() as tmp:

@@ -44,6 +44,9 @@ class Retrieval:
     results: list[ScoredChunk]
     notes: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Absolute relevance signals for an abstention gate (fused scores are relative to the query).
+    best_cosine: float | None = None
+    best_rerank: float | None = None
 
 
 class HybridRetriever:
@@ -68,26 +71,28 @@ class HybridRetriever:
             return Retrieval(query, mode, results, notes, timings)
         if mode == "vector":
             results = self._timed(timings, "vector", lambda: self.vector.retrieve(query, k, doc_ids))
-            return Retrieval(query, mode, results, notes, timings)
+            return Retrieval(query, mode, results, notes, timings, _best_cosine(results))
 
         cfg = self.config
         keyword = self._timed(timings, "bm25", lambda: self.bm25.retrieve(query, cfg.bm25_candidates, doc_ids))
         semantic = self._timed(timings, "vector", lambda: self.vector.retrieve(query, cfg.vector_candidates, doc_ids))
         fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic))
+        cosine = _best_cosine(semantic)
         if mode == "hybrid":
-            return Retrieval(query, mode, fused[:k], notes, timings)
+            return Retrieval(query, mode, fused[:k], notes, timings, cosine)
 
         if self.reranker is None:
             notes.append(f"reranking unavailable ({self.reranker_problem}): results are in hybrid order")
-            return Retrieval(query, "hybrid", fused[:k], notes, timings)
+            return Retrieval(query, "hybrid", fused[:k], notes, timings, cosine)
         candidates = fused[: max(k, cfg.rerank_candidates)]
         try:
             reranked = self._timed(timings, "rerank", lambda: self.reranker.rerank(query, candidates))
         except Exception as exc:  # a broken reranker must not take search down with it
             logger.exception("reranking failed")
             notes.append(f"reranking failed ({type(exc).__name__}: {exc}): results are in hybrid order")
-            return Retrieval(query, "hybrid", fused[:k], notes, timings)
-        return Retrieval(query, mode, reranked[:k], notes, timings)
+            return Retrieval(query, "hybrid", fused[:k], notes, timings, cosine)
+        best = reranked[0].breakdown.rerank_score if reranked else None
+        return Retrieval(query, mode, reranked[:k], notes, timings, cosine, best)
 
     def fuse(self, keyword: list[ScoredChunk], semantic: list[ScoredChunk]) -> list[ScoredChunk]:
         cfg = self.config
@@ -113,3 +118,8 @@ class HybridRetriever:
         value = fn()
         timings[name] = round(1000 * (time.perf_counter() - started), 2)
         return value
+
+
+def _best_cosine(results: list[ScoredChunk]) -> float | None:
+    values = [r.breakdown.vector_cosine for r in results if r.breakdown.vector_cosine is not None]
+    return max(values) if values else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,10 +36,11 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(5, gt=0, description="chunks handed to the answer / shown by search")
     retrieval_mode: str = Field("hybrid", pattern="^(bm25|vector|hybrid|rerank)$")
-    fusion_method: str = Field("rrf", pattern="^(rrf|convex)$")
+    # Defaults tuned on SciFact train and FinanceBench-dev (benchmarks/tune_fusion.py), never on a test split.
+    fusion_method: str = Field("convex", pattern="^(rrf|convex)$")
     rrf_k: float = Field(60.0, ge=0)
-    bm25_weight: float = Field(1.0, ge=0)
-    vector_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(0.5, ge=0)
+    vector_weight: float = Field(0.5, ge=0)
     bm25_candidates: int = Field(50, gt=0)
     vector_candidates: int = Field(50, gt=0)
     rerank_model: str | None = Field(None, description="cross-encoder name or path; unset = no reranking")
@@ -47,9 +48,23 @@ class Settings(BaseSettings):
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(256, gt=0)
 
+    # Answering
+    llm_backend: str = Field("local", pattern="^(local|openai|ollama|none)$",
+                             description="local GGUF in-process, an OpenAI-compatible endpoint, Ollama, or none")
+    llm_model: str = Field("qwen2.5-coder-1.5b", description="local: packaged name or .gguf path; else model name")
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_temperature: float = Field(0.1, ge=0)
+    llm_max_tokens: int = Field(512, gt=0)
+    llm_context_tokens: int = Field(4096, gt=256)
+    llm_threads: int = Field(1, gt=0)
+    llm_timeout_s: float = Field(120.0, gt=0)
+    abstain_min_cosine: float = Field(0.0, description="best vector cosine below this: answer 'not found'")
+    abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
+
     log_level: str = "WARNING"
 
-    @field_validator("chroma_url", "rerank_model")
+    @field_validator("chroma_url", "rerank_model", "llm_base_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None

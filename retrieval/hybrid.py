@@ -19,10 +19,10 @@ MODES = ("bm25", "vector", "hybrid", "rerank")
 
 @dataclass(frozen=True)
 class FusionConfig:
-    method: str = "rrf"  # rrf or convex
+    method: str = "convex"  # convex (weighted min-max scores) or rrf
     rrf_k: float = 60.0
-    bm25_weight: float = 1.0
-    vector_weight: float = 1.0
+    bm25_weight: float = 0.5
+    vector_weight: float = 0.5
     bm25_candidates: int = 50
     vector_candidates: int = 50
     rerank_candidates: int = 20

@@ -29,8 +29,8 @@ def corpus(ingestor, store, tmp_path):
 def retriever(store, embedder, corpus, tmp_path):
     bm25 = BM25Retriever(store, tmp_path / "bm25")
     bm25.sync()
-    return HybridRetriever(VectorRetriever(store, embedder), bm25, FusionConfig(bm25_candidates=10,
-                                                                                vector_candidates=10))
+    return HybridRetriever(VectorRetriever(store, embedder), bm25, FusionConfig(
+        method="rrf", bm25_weight=1.0, vector_weight=1.0, bm25_candidates=10, vector_candidates=10))
 
 
 def test_each_mode_and_its_breakdown(retriever):
@@ -50,6 +50,15 @@ def test_each_mode_and_its_breakdown(retriever):
     assert b.fused_score == pytest.approx(1 / (60 + b.bm25_rank) + 1 / (60 + b.vector_rank))
     assert [r.score for r in hybrid.results] == sorted((r.score for r in hybrid.results), reverse=True)
     assert set(hybrid.timings_ms) == {"bm25", "vector", "fusion"}
+
+
+def test_convex_fusion_breakdown(retriever):
+    retriever.config = FusionConfig(method="convex", bm25_weight=0.5, vector_weight=0.5, bm25_candidates=10,
+                                    vector_candidates=10)
+    found = retriever.retrieve("meal allowance per travel day", 5, "hybrid")
+    top = found.results[0]
+    assert top.chunk.doc_id == "travel.txt" and 0 < top.score <= 1.0
+    assert top.breakdown.fused_score == top.score
 
 
 def test_document_filter(retriever):
@@ -100,7 +109,7 @@ def tiny_cross_encoder(tmp_path_factory, embedder):
 def test_rerank_stage_orders_by_cross_encoder_scores(retriever, tiny_cross_encoder):
     reranker = CrossEncoderReranker(tiny_cross_encoder, batch_size=2, max_length=128)
     retriever.reranker, retriever.reranker_problem = reranker, None
-    retriever.config = FusionConfig(bm25_candidates=10, vector_candidates=10, rerank_candidates=5)
+    retriever.config = FusionConfig(bm25_candidates=10, vector_candidates=10, rerank_candidates=5)  # convex
     hybrid = retriever.retrieve("grease maintenance", 5, "hybrid").results
     found = retriever.retrieve("grease maintenance", 3, "rerank")
     assert found.mode == "rerank" and not found.notes and "rerank" in found.timings_ms

@@ -96,7 +96,7 @@ class Answerer:
         self.context_tokens = context_tokens
         self.answer_tokens = answer_tokens
         self.count_tokens = count_tokens
-        self._stream_text = stream_text or _stream_text
+        self._stream_text = stream_text or _default_stream_text()
 
     # -- steps --------------------------------------------------------------------------------------------
 
@@ -226,6 +226,15 @@ class Answerer:
         cited = {n for c in answer.citations for n in c.sources}
         for source in answer.sources:
             source.cited = source.number in cited
+
+
+def _default_stream_text():
+    """app.llm's stream_text (backend failures as one-line LLMError), else LangChain's plain stream."""
+    try:
+        from app.llm import stream_text
+    except ImportError:  # pragma: no cover
+        return _stream_text
+    return stream_text
 
 
 def _stream_text(llm, messages) -> Iterator[str]:

@@ -68,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
 
+    p = sub.add_parser("ask", help="answer a question from the documents, citing file and page")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="sources handed to the model (default ASKDOCS_TOP_K)")
+    p.add_argument("--mode", choices=["bm25", "vector", "hybrid", "rerank"], default=None)
+    p.add_argument("--doc", action="append", dest="doc_ids", help="only from this document (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON instead of streaming")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("serve", help="start the chat UI and the HTTP API (ASKDOCS_HOST, ASKDOCS_PORT)")
+    p.add_argument("--ingest", nargs="*", default=[], metavar="PATH", help="ingest these first")
+    p.set_defaults(handler=cmd_serve)
+
     p = sub.add_parser("eval", help="measure retrieval per mode on a BEIR set or a PDF question set")
     p.add_argument("kind", choices=["beir", "pdfqa"])
     p.add_argument("path")
@@ -177,6 +189,59 @@ def cmd_search(args, settings: Settings) -> int:
         print(f"[{rank}] {r.chunk.source} p.{r.chunk.page}  score {r.score:.4f}  {_breakdown(r.breakdown)}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
     print(f"({found.mode}, {sum(found.timings_ms.values()):.0f} ms)")
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from app.service import AskDocs
+
+    service = AskDocs(settings)
+    try:
+        if service.llm is None:
+            print(f"note: {service.llm_problem}", file=sys.stderr)
+        answer = None
+        for event in service.ask_stream(args.question, top_k=args.k, mode=args.mode, doc_ids=args.doc_ids):
+            if event.kind == "status" and not args.json:
+                print(f"[{event.text}]", file=sys.stderr, flush=True)
+            elif event.kind == "token" and not args.json:
+                print(event.text, end="", flush=True)
+            elif event.kind == "done":
+                answer = event.answer
+    finally:
+        service.close()
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2))
+        return 0
+    if not answer.timings.get("first_token_ms"):
+        print(answer.answer, end="")
+    print()
+    shown = [s for s in answer.sources if s.cited] or answer.sources
+    print("\nSources:" if shown else "")
+    for s in shown:
+        print(f"  [{s.number}] {s.file}, page {s.page}")
+    for check in answer.citations:
+        if not check.supported:
+            print(f"  ! not supported by its source: {check.sentence[:120]}")
+    for note in answer.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from app.server import serve
+    from app.service import AskDocs
+
+    service = AskDocs(settings)
+    try:
+        if args.ingest:
+            for r in service.ingest(args.ingest):
+                detail = r.reason if r.status == "failed" else f"{r.pages} pages, {r.chunks} chunks"
+                print(f"{r.status:<9} {r.doc_id}  {detail}")
+        if service.llm is None:
+            print(f"note: {service.llm_problem}", file=sys.stderr)
+        serve(service)
+    finally:
+        service.close()
     return 0
 
 

@@ -62,9 +62,16 @@ class Settings(BaseSettings):
     abstain_min_cosine: float = Field(0.0, description="best vector cosine below this: answer 'not found'")
     abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
 
+    # Serving
+    host: str = Field("127.0.0.1", description="address the UI and API listen on")
+    port: int = Field(7860, gt=0, lt=65536)
+    username: str | None = Field(None, description="login for every page, upload, file and API route")
+    password: SecretStr | None = None
+    queue_size: int = Field(64, gt=0, description="requests waiting beyond this are told the server is busy")
+
     log_level: str = "WARNING"
 
-    @field_validator("chroma_url", "rerank_model", "llm_base_url")
+    @field_validator("chroma_url", "rerank_model", "llm_base_url", "username")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None

@@ -92,3 +92,39 @@ def make_retriever(settings: Settings, embedder: Embedder, store: ChunkStore, bm
     reranker, problem = make_reranker(settings) if load_reranker else (None, "reranking not requested")
     return HybridRetriever(VectorRetriever(store, embedder), bm25 or make_bm25(settings, store),
                            fusion_config(settings), reranker, problem)
+
+
+def llm_config(settings: Settings):
+    from app.llm import LLMConfig
+
+    return LLMConfig(
+        backend=settings.llm_backend, model=settings.llm_model, base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
+        context_tokens=settings.llm_context_tokens, threads=settings.llm_threads,
+        cache_dir=settings.data_dir / "models", timeout_s=settings.llm_timeout_s,
+    )
+
+
+def make_llm(settings: Settings):
+    """(chat model or None, why there is none). A broken backend is reported, never raised."""
+    if settings.llm_backend == "none":
+        return None, "no language model is configured (ASKDOCS_LLM_BACKEND=none)"
+    from app.llm import LLMError, make_chat_model
+
+    try:
+        return make_chat_model(llm_config(settings)), None
+    except LLMError as exc:
+        logger.warning("LLM unavailable: %s", exc)
+        return None, str(exc)
+
+
+def token_counter(settings: Settings, llm):
+    """Counts tokens as the model will (its own tokenizer when it has one), for fitting sources."""
+    from app.answer import approximate_tokens
+
+    if llm is None:
+        return approximate_tokens
+    from app.llm import count_tokens
+
+    return lambda text: count_tokens(llm, text)

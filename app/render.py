@@ -1,0 +1,103 @@
+"""HTML and Markdown for the UI. Document text is always escaped: it is data, never markup."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+
+from app.pages import highlight_terms
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_LINK = re.compile(r"(?<!\!)\[([^\]]+)\]\((https?:[^)]*)\)")
+_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+
+
+def answer_markdown(text: str, n_sources: int) -> str:
+    """Answer text for the chat: [n] becomes a link to source card n; remote links lose their target
+    (a link in an answer may come from an injected document)."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({html.escape(m.group(2))})", text)
+    text = _AUTOLINK.sub(lambda m: html.escape(m.group(1)), text)
+    text = text.replace("<", "&lt;")  # no raw HTML from the model
+    return _MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})"
+                       if 1 <= int(m.group(1)) <= n_sources else "", text)
+
+
+def _breakdown_rows(b: dict) -> str:
+    rows = []
+    if "bm25_rank" in b:
+        rows.append(f"BM25 #{b['bm25_rank']} · {b['bm25_score']:.2f}")
+    if "vector_rank" in b:
+        rows.append(f"vector #{b['vector_rank']} · cos {b['vector_cosine']:.3f}")
+    if "fused_score" in b:
+        rows.append(f"fused {b['fused_score']:.4f}")
+    if "rerank_score" in b:
+        rows.append(f"rerank {b['rerank_score']:.3f}")
+    return " | ".join(rows) or "—"
+
+
+def source_cards(answer: dict | None, query_terms: list[str]) -> str:
+    if not answer or not answer.get("sources"):
+        return '<div class="askdocs-empty">Sources of the answer appear here.</div>'
+    checks: dict[int, list[bool]] = {}
+    for check in answer.get("citations", []):
+        for n in check["sources"]:
+            checks.setdefault(n, []).append(check["supported"])
+    cards = []
+    for s in answer["sources"]:
+        verdicts = checks.get(s["number"], [])
+        if not verdicts:
+            check = '<span class="askdocs-uncited">not cited</span>'
+        elif all(verdicts):
+            check = '<span class="askdocs-ok">✓ cited, supported</span>'
+        else:
+            check = f'<span class="askdocs-warn">⚠ {verdicts.count(False)} cited sentence(s) not supported</span>'
+        cards.append(
+            f'<div class="askdocs-source" id="source-{s["number"]}">'
+            f'<div class="askdocs-source-head"><b>[{s["number"]}] {html.escape(s["file"])}</b>'
+            f' · page {s["page"]} · {check}</div>'
+            f'<div class="askdocs-source-text">{highlight_terms(s["text"], query_terms)}</div>'
+            f'<div class="askdocs-breakdown">{html.escape(_breakdown_rows(s["breakdown"]))}</div></div>'
+        )
+    return "\n".join(cards)
+
+
+STAGES = ("read", "chunk", "embed", "index", "done")
+
+
+def upload_table(rows: dict[str, dict]) -> str:
+    """rows: name -> {stage, fraction, status, pages, chunks, reason, warnings}."""
+    if not rows:
+        return ""
+    lines = ['<table class="askdocs-uploads"><tr><th>file</th><th>progress</th><th>result</th></tr>']
+    for name, r in rows.items():
+        stage = r.get("stage", "waiting")
+        progress = stage if stage != "embed" else f"embed {int(100 * r.get('fraction', 0))}%"
+        if r.get("status") == "failed":
+            result = f'<span class="askdocs-warn">failed: {html.escape(r.get("reason", ""))}</span>'
+        elif r.get("status"):
+            result = f'{html.escape(r["status"])}: {r.get("pages", 0)} pages, {r.get("chunks", 0)} chunks'
+            for warning in r.get("warnings", []):
+                result += f'<br><span class="askdocs-warn">warning: {html.escape(warning)}</span>'
+        else:
+            result = "…"
+        lines.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(progress)}</td><td>{result}</td></tr>")
+    return "".join(lines) + "</table>"
+
+
+def library_rows(records) -> list[list]:
+    return [[r.doc_id, r.pages, r.chunks, f"{r.size_bytes / 1024:.0f} KiB",
+             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)), "; ".join(r.warnings)]
+            for r in records]
+
+
+CSS = """
+.askdocs-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
+.askdocs-source-head { margin-bottom: 4px; }
+.askdocs-source-text { font-size: 0.9em; white-space: pre-wrap; max-height: 12em; overflow-y: auto; }
+.askdocs-breakdown { font-size: 0.8em; color: #57606a; margin-top: 4px; }
+.askdocs-ok { color: #1a7f37; } .askdocs-warn { color: #bf5700; } .askdocs-uncited { color: #57606a; }
+.askdocs-uploads td, .askdocs-uploads th { padding: 2px 8px; text-align: left; }
+.askdocs-context { white-space: pre-wrap; font-size: 0.9em; max-height: 30em; overflow-y: auto; }
+mark { background: #fff3a3; }
+"""

@@ -1,0 +1,152 @@
+"""One process's askdocs: the store, indexes, retriever, answerer and ingestion that the UI, the HTTP API and
+the CLI call. Writes are serialised; BM25 reads and updates are guarded by a lock."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.answer import Answer, Answerer, AnswerEvent
+from app.settings import Settings
+from ingest.types import DocumentRecord, FileReport
+from retrieval.hybrid import Retrieval
+
+logger = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+class LockedBM25:
+    """A BM25Retriever whose searches and syncs never overlap (its arrays change during a sync)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.lock = threading.Lock()
+
+    def retrieve(self, *args, **kwargs):
+        with self.lock:
+            return self.inner.retrieve(*args, **kwargs)
+
+    def sync(self, *args, **kwargs):
+        with self.lock:
+            return self.inner.sync(*args, **kwargs)
+
+
+def safe_filename(name: str) -> str:
+    """A file name that cannot leave the upload folder: no path parts, no odd characters, not hidden."""
+    base = Path(name.replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip(" .") or "upload"
+    return base[:150]
+
+
+class AskDocs:
+    def __init__(self, settings: Settings, *, llm=None, llm_problem: str | None = None, load_llm: bool = True,
+                 embedder=None):
+        from app.wiring import make_bm25, make_embedder, make_ingestor, make_retriever, open_store
+
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.store = open_store(settings, self.embedder)
+        self.ingestor = make_ingestor(settings, self.embedder, self.store)
+        self.bm25 = LockedBM25(make_bm25(settings, self.store))
+        self.retriever = make_retriever(settings, self.embedder, self.store, self.bm25,
+                                        load_reranker=bool(settings.rerank_model))
+        self.llm_problem = llm_problem
+        if llm is None and load_llm:
+            from app.wiring import make_llm
+
+            llm, self.llm_problem = make_llm(settings)
+        self.llm = llm
+        self.answerer = make_answerer(settings, self.retriever, llm)
+        self.uploads = settings.data_dir / "uploads"
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, *, top_k: int | None = None,
+                   mode: str | None = None, doc_ids: list[str] | None = None) -> Iterator[AnswerEvent]:
+        return self.answerer.stream(question, history, doc_ids=doc_ids, mode=mode, top_k=top_k)
+
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None, **kwargs) -> Answer:
+        return self.answerer.ask(question, history, **kwargs)
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None,
+               doc_ids: list[str] | None = None) -> Retrieval:
+        return self.retriever.retrieve(query, k or self.settings.top_k, mode or self.settings.retrieval_mode, doc_ids)
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.documents()
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self.store.document(doc_id)
+
+    def page_text(self, doc_id: str, page: int) -> str:
+        """The normalised text of one page, as chunk spans refer to it (read again from the file)."""
+        record = self.store.document(doc_id)
+        if record is None:
+            raise KeyError(f"no such document: {doc_id}")
+        from ingest.loaders import load_file
+
+        doc = load_file(record.path, max_pages=self.settings.max_pages)
+        return next((p.text for p in doc.pages if p.number == page), "")
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def save_upload(self, name: str, source: Path) -> Path:
+        """Copy an uploaded temp file into the upload folder under a safe name; refuses files over the limit."""
+        size = source.stat().st_size
+        limit = self.settings.max_file_mb * 2**20
+        if size > limit:
+            raise ValueError(f"{name}: {size / 2**20:.1f} MB is over the {self.settings.max_file_mb:g} MB limit")
+        target = self.uploads / safe_filename(name)
+        if target.resolve().parent != self.uploads.resolve():
+            raise ValueError(f"{name}: not a valid file name")
+        tmp = target.with_name(f".{target.name}.{time.time_ns()}.part")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)  # never a half-written upload under the real name
+        return target
+
+    def ingest(self, paths: list[Path], on_progress=None) -> list[FileReport]:
+        with self._write_lock:
+            reports = self.ingestor.ingest(paths, on_progress=on_progress)
+            self.bm25.sync()
+        return reports
+
+    def delete(self, doc_id: str) -> FileReport:
+        with self._write_lock:
+            record = self.store.document(doc_id)
+            report = self.ingestor.remove([doc_id])[0]
+            if record is not None and Path(record.path).parent == self.uploads.resolve():
+                Path(record.path).unlink(missing_ok=True)  # an upload has no other home
+            self.bm25.sync()
+        return report
+
+    def reindex(self, doc_id: str) -> FileReport:
+        record = self.store.document(doc_id)
+        if record is None:
+            return FileReport("", doc_id, "failed", reason="no such document")
+        if not Path(record.path).exists():
+            return FileReport(record.path, doc_id, "failed", reason="the file is gone; delete the document instead")
+        with self._write_lock:
+            self.store.remove_document(doc_id)
+            reports = self.ingestor.ingest([record.path])
+            self.bm25.sync()
+        return reports[0]
+
+
+def make_answerer(settings: Settings, retriever, llm) -> Answerer:
+    from app.wiring import token_counter
+
+    return Answerer(retriever, llm, top_k=settings.top_k, mode=settings.retrieval_mode,
+                    min_cosine=settings.abstain_min_cosine, min_rerank=settings.abstain_min_rerank,
+                    context_tokens=settings.llm_context_tokens, answer_tokens=settings.llm_max_tokens,
+                    count_tokens=token_counter(settings, llm))

@@ -1,0 +1,253 @@
+"""The Gradio chat UI: ask with streaming and citations, inspect sources and their pages, manage the library.
+
+Callbacks are methods of `Callbacks` (plain Python, tested without a browser); `build_ui` only lays out
+components and connects them."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from app.pages import context_html, render_page
+from app.render import CSS, answer_markdown, library_rows, source_cards, upload_table
+from app.service import AskDocs
+from retrieval.tokenize import tokenize
+
+logger = logging.getLogger(__name__)
+
+MODES = ["hybrid", "bm25", "vector"]
+
+
+class Callbacks:
+    def __init__(self, service: AskDocs):
+        self.service = service
+
+    # -- chat ---------------------------------------------------------------------------------------------
+
+    def respond(self, question: str, messages: list, history: list, top_k: int, mode: str, rerank: bool):
+        """Yields (chat messages, status, sources html, rewritten query, source choices, history, question box,
+        last answer) as the answer streams."""
+        question = (question or "").strip()
+        messages, history = list(messages or []), list(history or [])
+        if not question:
+            yield messages, "Type a question first.", gr.skip(), gr.skip(), gr.skip(), history, "", gr.skip()
+            return
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        mode = "rerank" if rerank else mode
+        sources_html, choices, rewritten, last = gr.skip(), gr.skip(), "", None
+        text = ""
+        for event in self.service.ask_stream(question, [tuple(h) for h in history], top_k=int(top_k), mode=mode):
+            if event.kind == "status":
+                yield messages, f"*{event.text}*", sources_html, rewritten, choices, history, "", gr.skip()
+            elif event.kind == "sources":
+                answer = event.answer
+                last = answer.to_dict()
+                terms = _terms(answer.rewritten_query or question)
+                sources_html = source_cards(last, terms)
+                choices = gr.update(choices=_choices(last), value=_choices(last)[0] if last["sources"] else None)
+                if answer.rewritten_query and answer.rewritten_query != question:
+                    rewritten = f"Searched for: *{answer.rewritten_query}*"
+                yield messages, "*found sources…*", sources_html, rewritten, choices, history, "", gr.skip()
+            elif event.kind == "token":
+                if not text:
+                    status = "*answering…*"
+                text += event.text
+                messages[-1] = {"role": "assistant", "content": answer_markdown(text, len(last["sources"]))}
+                yield messages, status, sources_html, rewritten, choices, history, "", gr.skip()
+            elif event.kind == "done":
+                answer = event.answer
+                last = answer.to_dict()
+                messages[-1] = {"role": "assistant", "content": answer_markdown(answer.answer, len(answer.sources))}
+                history.append((question, answer.answer))
+                notes = [f"⚠ {n}" for n in answer.notes]
+                if answer.abstained:
+                    notes.insert(0, "Not found in the documents; the nearest passages are listed.")
+                timing = answer.timings.get("total_ms")
+                status = " · ".join(notes + ([f"{timing / 1000:.1f} s"] if timing else []))
+                sources_html = source_cards(last, _terms(answer.rewritten_query or question))
+                yield messages, status, sources_html, rewritten, choices, history, "", last
+
+    def new_chat(self):
+        """Clears the conversation: (messages, history, status, sources, rewritten, choices, last)."""
+        return [], [], "", source_cards(None, []), "", gr.update(choices=[], value=None), None
+
+    # -- sources ------------------------------------------------------------------------------------------
+
+    def open_source(self, choice: str | None, last: dict | None):
+        """(image update, context html update, page label, viewer state) for the chosen source's page."""
+        if not choice or not last:
+            return gr.update(visible=False), gr.update(visible=False), "", None
+        number = int(choice.split("]")[0].strip("["))
+        source = next(s for s in last["sources"] if s["number"] == number)
+        viewer = {"doc_id": source["doc_id"], "page": source["page"], "text": source["text"],
+                  "start": source["start"], "end": source["end"], "home": source["page"]}
+        return self.show_page(viewer)
+
+    def show_page(self, viewer: dict | None, step: int = 0):
+        if not viewer:
+            return gr.update(visible=False), gr.update(visible=False), "", None
+        record = self.service.document(viewer["doc_id"])
+        if record is None:
+            return gr.update(visible=False), gr.update(value="This document was deleted.", visible=True), "", None
+        viewer = dict(viewer, page=max(1, min(record.pages, viewer["page"] + step)))
+        label = f"{record.source} · page {viewer['page']} of {record.pages}"
+        try:
+            if record.kind == "pdf":
+                highlight = viewer["text"] if viewer["page"] == viewer["home"] else None
+                image, found = render_page(record.path, viewer["page"], highlight)
+                if highlight and not found:
+                    label += " · (passage not located on the rendered page)"
+                return gr.update(value=image, visible=True), gr.update(visible=False), label, viewer
+            text = self.service.page_text(viewer["doc_id"], viewer["page"])
+            return (gr.update(visible=False), gr.update(value=context_html(text, viewer["start"], viewer["end"]),
+                                                        visible=True), label, viewer)
+        except Exception as exc:  # the file may have moved since it was ingested
+            logger.warning("cannot show %s page %s: %s", record.path, viewer["page"], exc)
+            return gr.update(visible=False), gr.update(value=f"Cannot open the file: {exc}", visible=True), label, viewer
+
+    # -- library ------------------------------------------------------------------------------------------
+
+    def upload(self, files):
+        """Yields (progress table html, library rows) while the files go through read, chunk, embed, index."""
+        paths, rows = [], {}
+        for f in files or []:
+            src = Path(getattr(f, "name", f))
+            original = Path(getattr(f, "orig_name", None) or src.name).name
+            try:
+                saved = self.service.save_upload(original, src)
+                paths.append(saved)
+                rows[saved.name] = {"stage": "waiting"}
+            except (ValueError, OSError) as exc:
+                rows[original] = {"stage": "done", "status": "failed", "reason": str(exc)}
+        yield upload_table(rows), gr.skip()
+        if not paths:
+            yield upload_table(rows), library_rows(self.service.documents())
+            return
+        events: queue.Queue = queue.Queue()
+        result: dict = {}
+
+        def work():
+            try:
+                result["reports"] = self.service.ingest(paths, on_progress=lambda d, s, f: events.put((d, s, f)))
+            except Exception as exc:  # e.g. the store is unreachable: every file fails with the reason
+                result["error"] = str(exc)
+            events.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while (event := events.get()) is not None:
+            doc_id, stage, fraction = event
+            rows.setdefault(doc_id, {}).update(stage=stage, fraction=fraction)
+            yield upload_table(rows), gr.skip()
+        for report in result.get("reports", []):
+            rows[report.doc_id] = {"stage": "done", "status": report.status, "pages": report.pages,
+                                   "chunks": report.chunks, "reason": report.reason, "warnings": report.warnings}
+        if "error" in result:
+            for row in rows.values():
+                row.setdefault("status", "failed")
+                row.setdefault("reason", result["error"])
+        yield upload_table(rows), library_rows(self.service.documents())
+
+    def library(self):
+        records = self.service.documents()
+        return library_rows(records), gr.update(choices=[r.doc_id for r in records], value=None)
+
+    def delete(self, doc_id: str | None):
+        if not doc_id:
+            return "Choose a document first.", *self.library()
+        report = self.service.delete(doc_id)
+        message = f"Deleted {doc_id}." if report.status == "removed" else f"Could not delete {doc_id}: {report.reason}"
+        return message, *self.library()
+
+    def reindex(self, doc_id: str | None):
+        if not doc_id:
+            return "Choose a document first.", *self.library()
+        report = self.service.reindex(doc_id)
+        message = (f"Re-indexed {doc_id}: {report.pages} pages, {report.chunks} chunks." if report.status != "failed"
+                   else f"Could not re-index {doc_id}: {report.reason}")
+        return message, *self.library()
+
+
+def _terms(query: str) -> list[str]:
+    words = [w for w in query.replace("?", " ").split() if len(w) > 2]
+    return words + tokenize(query)
+
+
+def _choices(last: dict) -> list[str]:
+    return [f"[{s['number']}] {s['file']} p.{s['page']}" for s in last["sources"]]
+
+
+def build_ui(service: AskDocs) -> gr.Blocks:
+    cb = Callbacks(service)
+    settings = service.settings
+    with gr.Blocks(title="askdocs") as demo:
+        history = gr.State([])
+        last = gr.State(None)
+        viewer = gr.State(None)
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="askdocs", height=520, elem_id="chat", sanitize_html=True,
+                                      placeholder="Ask a question about your documents.", buttons=["copy"])
+                    status = gr.Markdown("", elem_id="status")
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask about your documents…", show_label=False, scale=6,
+                                         elem_id="question", submit_btn=False)
+                        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        new = gr.Button("New chat", scale=1, elem_id="new-chat")
+                    with gr.Accordion("Retrieval settings", open=False):
+                        top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Sources (top-k)")
+                        default_mode = settings.retrieval_mode if settings.retrieval_mode in MODES else "hybrid"
+                        mode = gr.Radio(MODES, value=default_mode, label="Retrieval mode")
+                        rerank = gr.Checkbox(value=settings.retrieval_mode == "rerank",
+                                             label="Rerank with the cross-encoder"
+                                             + ("" if service.retriever.reranker else
+                                                f" (unavailable: {service.retriever.reranker_problem})"),
+                                             interactive=service.retriever.reranker is not None)
+                with gr.Column(scale=2):
+                    rewritten = gr.Markdown("", elem_id="rewritten")
+                    sources = gr.HTML(source_cards(None, []), elem_id="sources")
+                    with gr.Row():
+                        pick = gr.Dropdown(choices=[], label="Source", scale=3, elem_id="source-pick")
+                        open_page = gr.Button("Open page", scale=1, elem_id="open-page")
+                    page_label = gr.Markdown("", elem_id="page-label")
+                    page_image = gr.Image(visible=False, type="pil", label="Page", elem_id="page-image",
+                                          interactive=False, buttons=[])
+                    page_context = gr.HTML(visible=False, elem_id="page-context")
+                    with gr.Row():
+                        prev_page = gr.Button("◀ Previous page", size="sm", elem_id="prev-page")
+                        next_page = gr.Button("Next page ▶", size="sm", elem_id="next-page")
+        with gr.Tab("Library"):
+            upload = gr.File(file_count="multiple", label="Upload documents (PDF, Word, HTML, Markdown, text)",
+                             elem_id="upload")
+            upload_status = gr.HTML(elem_id="upload-status")
+            table = gr.Dataframe(headers=["document", "pages", "chunks", "size", "ingested", "warnings"],
+                                 value=library_rows(service.documents()), interactive=False, elem_id="library")
+            with gr.Row():
+                doc_pick = gr.Dropdown(choices=[r.doc_id for r in service.documents()], label="Document", scale=3)
+                delete = gr.Button("Delete", variant="stop", scale=1)
+                reindex = gr.Button("Re-index", scale=1)
+                refresh = gr.Button("Refresh", scale=1)
+            library_status = gr.Markdown("")
+
+        chat_outputs = [chat, status, sources, rewritten, pick, history, box, last]
+        for trigger in (ask.click, box.submit):
+            trigger(cb.respond, [box, chat, history, top_k, mode, rerank], chat_outputs, api_visibility="private",
+                    concurrency_limit=4)
+        new.click(cb.new_chat, None, [chat, history, status, sources, rewritten, pick, last],
+                  api_visibility="private")
+        viewer_outputs = [page_image, page_context, page_label, viewer]
+        open_page.click(cb.open_source, [pick, last], viewer_outputs, api_visibility="private")
+        prev_page.click(lambda v: cb.show_page(v, -1), [viewer], viewer_outputs, api_visibility="private")
+        next_page.click(lambda v: cb.show_page(v, +1), [viewer], viewer_outputs, api_visibility="private")
+        upload.upload(cb.upload, [upload], [upload_status, table], api_visibility="private", concurrency_limit=1)
+        library_outputs = [table, doc_pick]
+        refresh.click(cb.library, None, library_outputs, api_visibility="private")
+        delete.click(cb.delete, [doc_pick], [library_status, *library_outputs], api_visibility="private")
+        reindex.click(cb.reindex, [doc_pick], [library_status, *library_outputs], api_visibility="private")
+        demo.load(cb.library, None, library_outputs, api_visibility="private")
+    demo.css = CSS
+    return demo

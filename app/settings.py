@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(4096, gt=256)
     llm_threads: int = Field(1, gt=0)
     llm_timeout_s: float = Field(120.0, gt=0)
+    model_dir: Path | None = Field(None, description="where local GGUF models are assembled; unset = data_dir/models")
     abstain_min_cosine: float = Field(0.0, description="best vector cosine below this: answer 'not found'")
     abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
 
@@ -75,3 +76,7 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_dir or self.data_dir / "models"

@@ -102,7 +102,7 @@ def llm_config(settings: Settings):
         api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
         context_tokens=settings.llm_context_tokens, threads=settings.llm_threads,
-        cache_dir=settings.data_dir / "models", timeout_s=settings.llm_timeout_s,
+        cache_dir=settings.models_path, timeout_s=settings.llm_timeout_s,
     )
 
 

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(1, gt=0)
     llm_timeout_s: float = Field(120.0, gt=0)
     model_dir: Path | None = Field(None, description="where local GGUF models are assembled; unset = data_dir/models")
-    abstain_min_cosine: float = Field(0.0, description="best vector cosine below this: answer 'not found'")
+    abstain_min_cosine: float = Field(0.40, description="best vector cosine below this: answer 'not found'")
     abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
 
     # Serving

@@ -25,6 +25,7 @@ def main() -> int:
     parser.add_argument("path")
     parser.add_argument("--split", default="train")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--json", help="write every setting's score to this file")
     args = parser.parse_args()
     path = Path(args.path)
 
@@ -86,8 +87,12 @@ def main() -> int:
             results.append((value, f"convex bm25_weight={alpha} vector_weight={1 - alpha:.1f} candidates={cands}"))
     for value, name in sorted(results, reverse=True)[:12]:
         print(f"{value:.4f}  {name}")
-    default = [v for v, n in results if n == "rrf k=60 bm25_weight=1.0 candidates=50"][0]
-    print(f"{default:.4f}  (current default: rrf k=60 weights 1/1, 50 candidates)")
+    for name in ("rrf k=60 bm25_weight=1.0 candidates=50", "convex bm25_weight=0.5 vector_weight=0.5 candidates=50"):
+        print(f"{dict((n, v) for v, n in results)[name]:.4f}  ({name})")
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({n: v for v, n in results}, indent=1))
     return 0
 
 

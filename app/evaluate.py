@@ -85,25 +85,6 @@ def _retriever(settings: Settings, embedder, store, modes: list[str], depth: int
     return retriever, retriever.reranker_problem or ""
 
 
-def _rerank_then_rest(retriever: HybridRetriever, modes: list[str]):
-    """In rerank mode the reranked head is followed by the rest of the hybrid order (for deep metrics)."""
-    if "rerank" not in modes or retriever.reranker is None:
-        return
-    inner = retriever.retrieve
-
-    def retrieve(query, k=10, mode="hybrid", doc_ids=None):
-        if mode != "rerank":
-            return inner(query, k, mode, doc_ids)
-        hybrid = inner(query, k, "hybrid", doc_ids)
-        head_n = retriever.config.rerank_candidates
-        head = retriever.reranker.rerank(query, hybrid.results[:head_n])
-        hybrid.results = head + hybrid.results[head_n:]
-        hybrid.mode = "rerank"
-        return hybrid
-
-    retriever.retrieve = retrieve
-
-
 def evaluate_beir(settings: Settings, path: Path, split: str = "test", modes: list[str] | None = None,
                   limit: int | None = None) -> dict:
     modes = modes or list(MODES)
@@ -123,7 +104,6 @@ def evaluate_beir(settings: Settings, path: Path, split: str = "test", modes: li
         reports = ingestor.ingest_loaded(items)
         ingest_s = time.perf_counter() - started
         retriever, problem = _retriever(settings, embedder, store, modes, CHUNK_DEPTH)
-        _rerank_then_rest(retriever, modes)
         runs = _run_modes(retriever, queries, modes, CHUNK_DEPTH)
     results = {}
     for mode, rows in runs.items():
@@ -159,7 +139,6 @@ def evaluate_pdfqa(settings: Settings, path: Path, modes: list[str] | None = Non
         ingest_s = time.perf_counter() - started
         failed = [f"{r.doc_id}: {r.reason}" for r in reports if r.status == "failed"]
         retriever, problem = _retriever(settings, embedder, store, modes, max(HIT_KS))
-        _rerank_then_rest(retriever, modes)
         runs = _run_modes(retriever, [(q["id"], q["question"]) for q in questions], modes, max(HIT_KS))
     by_id = {q["id"]: q for q in questions}
     results = {}

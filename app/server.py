@@ -120,7 +120,8 @@ def build_app(service: AskDocs) -> FastAPI:
     app = gr.mount_gradio_app(
         api, demo, path="/", auth=(username, password) if username else None,
         max_file_size=f"{settings.max_file_mb:g}mb", enable_monitoring=False,
-        blocked_paths=[str(settings.data_dir.resolve())], footer_links=[],
+        # Never serve the store, uploads or models as files, wherever they live.
+        blocked_paths=[str(settings.data_dir.resolve()), str(settings.models_path.resolve())], footer_links=[],
     )
     return app
 

@@ -32,6 +32,10 @@ class LockedBM25:
         with self.lock:
             return self.inner.retrieve(*args, **kwargs)
 
+    def candidates(self, *args, **kwargs):
+        with self.lock:
+            return self.inner.candidates(*args, **kwargs)
+
     def sync(self, *args, **kwargs):
         with self.lock:
             return self.inner.sync(*args, **kwargs)

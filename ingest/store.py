@@ -108,8 +108,12 @@ def doc_key(doc_id: str) -> str:
     return hashlib.sha1(doc_id.encode()).hexdigest()[:16]
 
 
+def _id_prefix(doc_id: str, version: str) -> str:
+    return f"{doc_key(doc_id)}-{version[:16]}"
+
+
 def chunk_id(doc_id: str, version: str, index: int) -> str:
-    return f"{doc_key(doc_id)}-{version[:16]}-{index:05d}"
+    return f"{_id_prefix(doc_id, version)}-{index:05d}"
 
 
 class ChunkStore:
@@ -145,6 +149,7 @@ class ChunkStore:
             )
         self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
         self._versions: tuple[str, dict[str, str]] | None = None  # (generation, committed versions)
+        self._live_prefixes: frozenset[str] = frozenset()  # chunk-id prefixes of committed versions
 
     @classmethod
     def open(cls, *, collection: str, model_id: str, dimension: int, data_dir: str | Path | None = None,
@@ -193,6 +198,7 @@ class ChunkStore:
         if self._versions is None or self._versions[0] != generation or not generation:
             docs = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
             self._versions = (generation, {m["doc_id"]: m["version"] for m in docs["metadatas"]})
+            self._live_prefixes = frozenset(_id_prefix(d, v) for d, v in self._versions[1].items())
         return MappingProxyType(self._versions[1])  # read-only: callers share the cache
 
     def _generation_record(self) -> dict:
@@ -314,6 +320,13 @@ class ChunkStore:
 
     def query(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[VectorHit]:
         """Top `k` committed chunks by cosine similarity, optionally within `doc_ids`."""
+        ranked = self.query_ids(vector, k, doc_ids)
+        chunks = self.get_chunks([cid for cid, _ in ranked])
+        return [VectorHit(cid, chunks[cid].chunk, chunks[cid].heading, cosine) for cid, cosine in ranked
+                if cid in chunks]
+
+    def query_ids(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the top `k` committed chunks; reads no text or metadata, so it is cheap."""
         if k <= 0:
             raise ValueError(f"k must be > 0, got {k}")
         committed = self.committed_versions()
@@ -325,17 +338,15 @@ class ChunkStore:
         if doc_ids is not None:
             keys = sorted(committed)
             where = {"doc_id": {"$in": keys}} if len(keys) > 1 else {"doc_id": keys[0]}
+        live = self._live_prefixes if doc_ids is None else {_id_prefix(d, v) for d, v in committed.items()}
         total = self.chunks.count()
         n = min(k + 16, total)
         while True:
             got = self.chunks.query(query_embeddings=[vector], n_results=max(1, n), where=where,
-                                    include=["documents", "metadatas", "distances"])
-            hits = [
-                VectorHit(cid, _chunk_from_meta(text, meta), meta.get("heading", ""), 1.0 - float(dist))
-                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                                 got["distances"][0])
-                if committed.get(meta["doc_id"]) == meta["version"]
-            ]
+                                    include=["distances"])
+            # A chunk id carries its document key and version, so the commit check needs no metadata.
+            hits = [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])
+                    if cid.rsplit("-", 1)[0] in live]
             # Uncommitted chunks of an interrupted write can crowd the top; ask for more until k remain.
             if len(hits) >= k or n >= total or len(got["ids"][0]) < n:
                 return hits[:k]

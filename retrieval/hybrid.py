@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from retrieval.keyword import BM25Retriever
 from retrieval.rerank import CrossEncoderReranker
-from retrieval.types import ScoredChunk
+from retrieval.types import ScoreBreakdown, ScoredChunk
 from retrieval.vector import VectorRetriever
 
 logger = logging.getLogger(__name__)
@@ -74,17 +74,20 @@ class HybridRetriever:
             return Retrieval(query, mode, results, notes, timings, _best_cosine(results))
 
         cfg = self.config
-        keyword = self._timed(timings, "bm25", lambda: self.bm25.retrieve(query, cfg.bm25_candidates, doc_ids))
-        semantic = self._timed(timings, "vector", lambda: self.vector.retrieve(query, cfg.vector_candidates, doc_ids))
-        fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic))
-        cosine = _best_cosine(semantic)
+        keyword = self._timed(timings, "bm25", lambda: self.bm25.candidates(query, cfg.bm25_candidates, doc_ids))
+        semantic = self._timed(timings, "vector",
+                               lambda: self.vector.candidates(query, cfg.vector_candidates, doc_ids))
+        cosine = max((c for _, c in semantic), default=None)
+        fused = self._timed(timings, "fusion",
+                            lambda: self.fuse(keyword, semantic, max(k, cfg.rerank_candidates)))
         if mode == "hybrid":
             return Retrieval(query, mode, fused[:k], notes, timings, cosine)
 
         if self.reranker is None:
             notes.append(f"reranking unavailable ({self.reranker_problem}): results are in hybrid order")
             return Retrieval(query, "hybrid", fused[:k], notes, timings, cosine)
-        candidates = fused[: max(k, cfg.rerank_candidates)]
+        # The cross-encoder reorders the head; beyond it (k > rerank_candidates) the hybrid order continues.
+        candidates = fused[: cfg.rerank_candidates]
         try:
             reranked = self._timed(timings, "rerank", lambda: self.reranker.rerank(query, candidates))
         except Exception as exc:  # a broken reranker must not take search down with it
@@ -92,25 +95,32 @@ class HybridRetriever:
             notes.append(f"reranking failed ({type(exc).__name__}: {exc}): results are in hybrid order")
             return Retrieval(query, "hybrid", fused[:k], notes, timings, cosine)
         best = reranked[0].breakdown.rerank_score if reranked else None
-        return Retrieval(query, mode, reranked[:k], notes, timings, cosine, best)
+        return Retrieval(query, mode, (reranked + fused[len(candidates):])[:k], notes, timings, cosine, best)
 
-    def fuse(self, keyword: list[ScoredChunk], semantic: list[ScoredChunk]) -> list[ScoredChunk]:
+    def fuse(self, keyword: list[tuple[str, float]], semantic: list[tuple[str, float]],
+             limit: int) -> list[ScoredChunk]:
+        """Fuse two (chunk id, score) rankings and read the text of the best `limit` chunks only."""
         cfg = self.config
-        by_id: dict[str, ScoredChunk] = {}
-        for item in keyword + semantic:
-            kept = by_id.setdefault(item.id, ScoredChunk(item.id, item.chunk, 0.0, heading=item.heading))
-            for name, value in vars(item.breakdown).items():
-                if value is not None:
-                    setattr(kept.breakdown, name, value)
         weights = [cfg.bm25_weight, cfg.vector_weight]
         if cfg.method == "rrf":
-            scores = reciprocal_rank_fusion([[c.id for c in keyword], [c.id for c in semantic]], cfg.rrf_k, weights)
+            scores = reciprocal_rank_fusion([[i for i, _ in keyword], [i for i, _ in semantic]], cfg.rrf_k, weights)
         else:
-            scores = convex_combination([{c.id: c.score for c in keyword}, {c.id: c.score for c in semantic}],
-                                        weights)
-        for item_id, item in by_id.items():
-            item.score = item.breakdown.fused_score = scores[item_id]
-        return sorted(by_id.values(), key=lambda c: (-c.score, c.id))
+            scores = convex_combination([dict(keyword), dict(semantic)], weights)
+        top = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
+        stored = self.vector.store.get_chunks(top)
+        bm25_rank = {cid: (rank, score) for rank, (cid, score) in enumerate(keyword, 1)}
+        vector_rank = {cid: (rank, cos) for rank, (cid, cos) in enumerate(semantic, 1)}
+        out = []
+        for cid in top:
+            if cid not in stored:  # removed since the indexes were read
+                continue
+            b = ScoreBreakdown(fused_score=scores[cid])
+            if cid in bm25_rank:
+                b.bm25_rank, b.bm25_score = bm25_rank[cid]
+            if cid in vector_rank:
+                b.vector_rank, b.vector_cosine = vector_rank[cid]
+            out.append(ScoredChunk(cid, stored[cid].chunk, scores[cid], b, stored[cid].heading))
+        return out
 
     @staticmethod
     def _timed(timings: dict[str, float], name: str, fn):

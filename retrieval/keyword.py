@@ -53,14 +53,18 @@ class BM25Retriever:
             logger.info("BM25 sync: %d documents added, %d removed (%.2f s)", *vars(result).values())
         return result
 
+    def candidates(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score), best first, without reading the chunks."""
+        return [(hit.chunk_id, hit.score) for hit in self.index.search(query, n, doc_ids)]
+
     def retrieve(self, query: str, k: int = 10, doc_ids: list[str] | None = None) -> list[ScoredChunk]:
-        hits = self.index.search(query, k, doc_ids)
-        chunks = self.store.get_chunks([h.chunk_id for h in hits])
+        ranked = self.candidates(query, k, doc_ids)
+        chunks = self.store.get_chunks([cid for cid, _ in ranked])
         results = []
-        for rank, hit in enumerate(hits, 1):
-            stored = chunks.get(hit.chunk_id)
+        for rank, (cid, score) in enumerate(ranked, 1):
+            stored = chunks.get(cid)
             if stored is None:  # committed in BM25 but gone from Chroma since: skip, the next sync drops it
                 continue
-            results.append(ScoredChunk(hit.chunk_id, stored.chunk, hit.score,
-                                       ScoreBreakdown(bm25_rank=rank, bm25_score=hit.score), stored.heading))
+            results.append(ScoredChunk(cid, stored.chunk, score, ScoreBreakdown(bm25_rank=rank, bm25_score=score),
+                                       stored.heading))
         return results

@@ -12,9 +12,15 @@ class VectorRetriever:
         self.store = store
         self.embedder = embedder
 
+    def candidates(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine), best first, without reading the chunks."""
+        return self.store.query_ids(self.embedder.embed_query(query), n, doc_ids)
+
     def retrieve(self, query: str, k: int = 10, doc_ids: list[str] | None = None) -> list[ScoredChunk]:
-        hits = self.store.query(self.embedder.embed_query(query), k, doc_ids)
+        ranked = self.candidates(query, k, doc_ids)
+        stored = self.store.get_chunks([cid for cid, _ in ranked])
         return [
-            ScoredChunk(h.id, h.chunk, h.cosine, ScoreBreakdown(vector_rank=rank, vector_cosine=h.cosine), h.heading)
-            for rank, h in enumerate(hits, 1)
+            ScoredChunk(cid, stored[cid].chunk, cosine, ScoreBreakdown(vector_rank=rank, vector_cosine=cosine),
+                        stored[cid].heading)
+            for rank, (cid, cosine) in enumerate(ranked, 1) if cid in stored
         ]

@@ -2,7 +2,6 @@
 opens the source's page. Screenshots land in artifacts/screenshots/."""
 
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,16 +12,11 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from app.server import build_app
 from app.service import AskDocs
 from app.settings import Settings
+from tests.conftest import _free_port
 from tests.files import write_pdf
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

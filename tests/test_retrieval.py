@@ -118,6 +118,10 @@ def test_rerank_stage_orders_by_cross_encoder_scores(retriever, tiny_cross_encod
     assert [r.id for r in found.results] == [hybrid[i].id for i in order]
     for r in found.results:
         assert r.breakdown.rerank_score == pytest.approx(r.score) and r.breakdown.fused_score is not None
+    deep = retriever.retrieve("grease maintenance", 7, "rerank").results
+    hybrid7 = retriever.retrieve("grease maintenance", 7, "hybrid").results
+    assert [r.id for r in deep[5:]] == [r.id for r in hybrid7[5:]], "past the reranked head, hybrid order"
+    assert {r.id for r in deep[:5]} == {r.id for r in hybrid7[:5]}
 
 
 def test_a_missing_reranker_model_is_reported(tmp_path, monkeypatch):

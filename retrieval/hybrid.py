@@ -78,8 +78,8 @@ class HybridRetriever:
         semantic = self._timed(timings, "vector",
                                lambda: self.vector.candidates(query, cfg.vector_candidates, doc_ids))
         cosine = max((c for _, c in semantic), default=None)
-        fused = self._timed(timings, "fusion",
-                            lambda: self.fuse(keyword, semantic, max(k, cfg.rerank_candidates)))
+        depth = max(k, cfg.rerank_candidates) if mode == "rerank" and self.reranker else k
+        fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic, depth))
         if mode == "hybrid":
             return Retrieval(query, mode, fused[:k], notes, timings, cosine)
 

@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default="bm25,vector,hybrid,rerank", help="comma-separated subset")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the report to this file")
+    p.add_argument("--answers", action="store_true",
+                   help="pdfqa: also answer with the configured LLM (correctness, citations, abstention, TTFT)")
+    p.add_argument("--absent", type=int, default=10,
+                   help="with --answers: ask this many questions of the other documents only (answer absent)")
     p.set_defaults(handler=cmd_eval)
     return parser
 
@@ -262,6 +266,11 @@ def cmd_eval(args, settings: Settings) -> int:
         report = evaluate_beir(settings, path, args.split, modes, args.limit)
     else:
         report = evaluate_pdfqa(settings, path, modes, args.limit)
+        if args.answers:
+            from app.evaluate_answers import evaluate_answers
+
+            report["answers"] = evaluate_answers(settings, path, args.limit or 20, args.absent)
+            print(json.dumps({k: v for k, v in report["answers"].items() if k != "examples"}))
     print(format_table(report))
     summary = {k: v for k, v in report.items() if k not in ("modes", "failed")}
     print(json.dumps(summary))

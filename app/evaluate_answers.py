@@ -1,0 +1,121 @@
+"""End-to-end answer evaluation on a PDF question set: correctness of short answers, citation precision,
+abstention when the answer is absent, and time to first token — with the configured LLM."""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+import time
+from pathlib import Path
+
+from app.settings import Settings
+from retrieval.metrics import percentile
+
+logger = logging.getLogger(__name__)
+
+_NUMBER_NOISE = re.compile(r"(?<=\d),(?=\d)|[$%]")
+_PUNCT = re.compile(r"[^\w.\s-]|(?<!\d)\.|\.(?!\d)")
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, no thousands separators, currency or percent signs, punctuation or extra spaces."""
+    text = _NUMBER_NOISE.sub("", text.lower())
+    return " ".join(_PUNCT.sub(" ", text).split())
+
+
+def is_short(answer: str) -> bool:
+    """Gold answers a containment check can judge: a number or a name of a few words."""
+    return len(answer.split()) <= 4
+
+
+def contains_answer(gold: str, predicted: str) -> bool:
+    g, p = normalize_answer(gold), normalize_answer(predicted)
+    if not g:
+        return False
+    if re.fullmatch(r"-?\d+(\.\d+)?", g):  # numbers: equal after rounding to the gold's precision
+        decimals = len(g.split(".")[1]) if "." in g else 0
+        for candidate in re.findall(r"-?\d+(?:\.\d+)?", p):
+            if round(float(candidate), decimals) == float(g):
+                return True
+        return False
+    return re.search(rf"(?<!\w){re.escape(g)}(?!\w)", p) is not None
+
+
+def _group(doc: str) -> str:
+    """Documents of one issuer or topic ("ADOBE_2015_10K.pdf" -> "adobe"), so that an 'absent' question is
+    not asked of a sibling document that may hold the same figures."""
+    return re.split(r"[_\s(]", Path(doc).stem.lower(), maxsplit=1)[0]
+
+
+def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: int = 10) -> dict:
+    from app.evaluate import eval_settings, read_jsonl
+    from app.service import AskDocs
+
+    questions = read_jsonl(path / "questions.jsonl")[:limit]
+    service = AskDocs(eval_settings(settings, path))
+    try:
+        service.ingest([path / "pdfs"])
+        if service.llm is None:
+            raise ValueError(f"answer evaluation needs an LLM: {service.llm_problem}")
+        all_docs = [r.doc_id for r in service.documents()]
+        rows = []
+        for q in questions:
+            started = time.perf_counter()
+            answer = service.ask(q["question"])
+            rows.append({"id": q["id"], "kind": "present", "answer": answer.to_dict(), "question": q,
+                         "seconds": time.perf_counter() - started})
+            logger.info("%s: %s", q["id"], answer.answer[:80])
+        for q in questions[:absent]:
+            gold = {_group(d) for d in q.get("docs") or []}
+            others = [d for d in all_docs if _group(d) not in gold]
+            if not others:
+                continue
+            answer = service.ask(q["question"], doc_ids=others)
+            rows.append({"id": q["id"], "kind": "absent", "answer": answer.to_dict(), "question": q})
+    finally:
+        service.close()
+    return summarize(rows) | {"set": str(path), "llm": f"{settings.llm_backend}:{settings.llm_model}"}
+
+
+def summarize(rows: list[dict]) -> dict:
+    present = [r for r in rows if r["kind"] == "present"]
+    absent = [r for r in rows if r["kind"] == "absent"]
+    short, correct, cited, cited_ok, cited_doc_ok = 0, 0, 0, 0, 0
+    for r in present:
+        a, q = r["answer"], r["question"]
+        golds = q.get("answers") or []
+        if golds and all(is_short(g) for g in golds):
+            short += 1
+            correct += any(contains_answer(g, a["answer"]) for g in golds)
+        evidence = {(e["doc"], int(e["page"])) for e in q.get("evidence") or [] if e.get("page")}
+        gold_docs = set(q.get("docs") or [])
+        for s in a["sources"]:
+            if not s["cited"]:
+                continue
+            cited += 1
+            cited_ok += (s["doc_id"], s["page"]) in evidence
+            cited_doc_ok += s["doc_id"] in gold_docs
+    ttft = [r["answer"]["timings"]["first_token_ms"] for r in present if "first_token_ms" in r["answer"]["timings"]]
+    total = [r["answer"]["timings"]["total_ms"] for r in present if "total_ms" in r["answer"]["timings"]]
+    has_pages = any(r["question"].get("evidence") for r in present)
+    return {
+        "questions": len(present),
+        "short_answer_questions": short,
+        "answer_correct_short": round(correct / short, 3) if short else None,
+        "citations": cited,
+        "citation_page_precision": round(cited_ok / cited, 3) if cited and has_pages else None,
+        "citation_doc_precision": round(cited_doc_ok / cited, 3) if cited else None,
+        "abstained_when_present": round(sum(r["answer"]["abstained"] for r in present) / len(present), 3)
+        if present else None,
+        "absent_questions": len(absent),
+        "abstained_when_absent": round(sum(r["answer"]["abstained"] for r in absent) / len(absent), 3)
+        if absent else None,
+        "unsupported_citation_sentences": sum(not c["supported"] for r in present for c in r["answer"]["citations"]),
+        "ttft_p50_ms": round(percentile(ttft, 50)) if ttft else None,
+        "ttft_p95_ms": round(percentile(ttft, 95)) if ttft else None,
+        "total_p50_ms": round(statistics.median(total)) if total else None,
+        "examples": [{"id": r["id"], "kind": r["kind"], "question": r["question"]["question"][:200],
+                      "gold": (r["question"].get("answers") or [""])[0][:200], "answer": r["answer"]["answer"][:400],
+                      "abstained": r["answer"]["abstained"]} for r in rows],
+    }

@@ -8,6 +8,7 @@ from app.cli import main
 from app.evaluate import read_jsonl, read_qrels
 from tests.conftest import shared_path
 from tests.files import write_pdf
+from tests.test_llm import _FakeOpenAI, fake_openai  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_eval_beir_end_to_end(env, scifact_slice, capsys):
         k: again["modes"]["bm25"][k] for k in ("latency_p50_ms", "latency_p95_ms")}
 
 
-def test_eval_pdfqa_end_to_end(env):
+def _qa_set(env):
     root = env / "qa"
     (root / "pdfs").mkdir(parents=True)
     write_pdf(root / "pdfs" / "arm.pdf")
@@ -74,6 +75,11 @@ def test_eval_pdfqa_end_to_end(env):
          "docs": ["policy.pdf"], "evidence": []},
     ]
     (root / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
+    return root
+
+
+def test_eval_pdfqa_end_to_end(env):
+    root = _qa_set(env)
     out = env / "qa.json"
     assert main(["eval", "pdfqa", str(root), "--modes", "bm25,hybrid", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
@@ -81,3 +87,20 @@ def test_eval_pdfqa_end_to_end(env):
     hybrid = report["modes"]["hybrid"]
     assert hybrid["page_hit@5"] == 1.0 and hybrid["doc_hit@1"] == 1.0
     assert {"page_hit@1", "doc_hit@10", "latency_p50_ms"} <= set(hybrid)
+
+
+def test_eval_answers_through_a_real_llm_endpoint(env, fake_openai, monkeypatch):
+    """--answers drives the whole answer path against an OpenAI-compatible server on loopback."""
+    root = _qa_set(env)
+    monkeypatch.setenv("ASKDOCS_LLM_BACKEND", "openai")
+    monkeypatch.setenv("ASKDOCS_LLM_BASE_URL", fake_openai)
+    monkeypatch.setenv("ASKDOCS_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("ASKDOCS_ABSTAIN_MIN_COSINE", "0.2")
+    out = env / "answers.json"
+    assert main(["eval", "pdfqa", str(root), "--modes", "hybrid", "--answers", "--absent", "2",
+                 "--json", str(out)]) == 0
+    answers = json.loads(out.read_text())["answers"]
+    assert answers["questions"] == 3 and answers["absent_questions"] == 2
+    assert answers["answer_correct_short"] == 0.0, "the fake model only says hello"
+    assert answers["ttft_p50_ms"] > 0 and len(answers["examples"]) == 5
+    assert answers["examples"][0]["answer"] == "Hello world"

@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
 
+    p = sub.add_parser("check", help="check that the BM25 index and Chroma agree")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the BM25 index from Chroma")
+    p.set_defaults(handler=cmd_check)
+
     p = sub.add_parser("ask", help="answer a question from the documents, citing file and page")
     p.add_argument("question")
     p.add_argument("-k", type=int, default=None, help="sources handed to the model (default ASKDOCS_TOP_K)")
@@ -194,6 +198,24 @@ def cmd_search(args, settings: Settings) -> int:
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
     print(f"({found.mode}, {sum(found.timings_ms.values()):.0f} ms)")
     return 0
+
+
+def cmd_check(args, settings: Settings) -> int:
+    from app.wiring import make_bm25
+
+    _, store = _open(settings)
+    with store:
+        bm25 = make_bm25(settings, store, sync=False)
+        problems = bm25.check()
+        for problem in problems:
+            print(f"mismatch: {problem}")
+        if args.rebuild:
+            result = bm25.rebuild()
+            print(f"rebuilt the BM25 index from Chroma: {result.added} documents ({result.seconds:.1f} s)")
+            problems = bm25.check()
+        print("BM25 and Chroma agree" if not problems else f"{len(problems)} mismatches"
+              + ("" if args.rebuild else " (askdocs check --rebuild repairs them)"))
+    return 0 if not problems else 1
 
 
 def cmd_ask(args, settings: Settings) -> int:

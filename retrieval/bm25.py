@@ -104,6 +104,14 @@ class BM25Index:
     def versions(self) -> dict[str, str]:
         return {doc_id: version for doc_id, (version, _) in self.docs.items()}
 
+    def live_rows(self) -> dict[str, int]:
+        """Chunks indexed per live document."""
+        counts: dict[str, int] = {}
+        for seg, alive in zip(self.segments, self._compute_stats()[0]):
+            for doc_id in seg.doc_ids[alive]:
+                counts[doc_id] = counts.get(doc_id, 0) + 1
+        return counts
+
     def _changed(self) -> None:
         self._stats = None
         self._dirty = True

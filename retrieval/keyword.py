@@ -53,6 +53,31 @@ class BM25Retriever:
             logger.info("BM25 sync: %d documents added, %d removed (%.2f s)", *vars(result).values())
         return result
 
+    def check(self) -> list[str]:
+        """Where BM25 and Chroma disagree (documents, versions, chunk counts); empty when they agree."""
+        problems = []
+        committed = self.store.committed_versions()
+        held = self.index.versions()
+        rows = self.index.live_rows()
+        for doc_id in sorted(set(committed) | set(held)):
+            if doc_id not in held:
+                problems.append(f"{doc_id}: in Chroma, missing from BM25")
+            elif doc_id not in committed:
+                problems.append(f"{doc_id}: in BM25, gone from Chroma")
+            elif held[doc_id] != committed[doc_id]:
+                problems.append(f"{doc_id}: BM25 holds another version than Chroma")
+        for record in self.store.documents():
+            if record.doc_id in held and rows.get(record.doc_id, 0) != record.chunks:
+                problems.append(f"{record.doc_id}: {rows.get(record.doc_id, 0)} chunks in BM25, "
+                                f"{record.chunks} in Chroma")
+        return problems
+
+    def rebuild(self) -> SyncResult:
+        """Throw the BM25 index away and build it again from Chroma."""
+        self.index = BM25Index(self.index.k1, self.index.b, self.index.epsilon, self.index.tokenizer)
+        self.index._dirty = True
+        return self.sync()
+
     def candidates(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score), best first, without reading the chunks."""
         return [(hit.chunk_id, hit.score) for hit in self.index.search(query, n, doc_ids)]

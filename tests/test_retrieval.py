@@ -130,3 +130,15 @@ def test_a_missing_reranker_model_is_reported(tmp_path, monkeypatch):
 
     reranker, problem = make_reranker(Settings(rerank_model=str(tmp_path / "does-not-exist")))
     assert reranker is None and "failed to load" in problem
+
+
+def test_check_finds_disagreement_and_rebuild_repairs_it(store, retriever):
+    bm25 = retriever.bm25
+    assert bm25.check() == []
+    bm25.index.remove_document("leave.txt")
+    bm25.index.add_document("ghost.txt", "v0", ["ghost-0"], ["boo"])
+    problems = bm25.check()
+    assert "leave.txt: in Chroma, missing from BM25" in problems
+    assert "ghost.txt: in BM25, gone from Chroma" in problems
+    result = bm25.rebuild()
+    assert bm25.check() == [] and result.added == len(store.documents())

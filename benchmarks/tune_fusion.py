@@ -44,6 +44,8 @@ def main() -> int:
         qs = read_jsonl(path / "questions.jsonl")
         queries = [(q["id"], q["question"]) for q in qs]
         gold = {q["id"]: {(e["doc"], int(e["page"])) for e in q.get("evidence") or []} for q in qs}
+        gold_docs = {q["id"]: set(q.get("docs") or []) for q in qs}
+        by_page = any(gold.values())  # sets without evidence pages (UDA) are judged by document
     if args.limit:
         queries = queries[: args.limit]
 
@@ -60,7 +62,9 @@ def main() -> int:
     def score(ranked_chunks, qid) -> float:
         if args.kind == "beir":
             return ndcg_at_k(unique_in_order([c.doc_id for c in ranked_chunks]), qrels[qid], 10)
-        return hit_at_k([(c.doc_id, c.page) for c in ranked_chunks], gold[qid], 5)
+        if by_page:
+            return hit_at_k([(c.doc_id, c.page) for c in ranked_chunks], gold[qid], 5)
+        return hit_at_k([c.doc_id for c in ranked_chunks], gold_docs[qid], 5)
 
     def evaluate(fuse) -> float:
         values = []
@@ -70,7 +74,7 @@ def main() -> int:
             values.append(score([chunks[i] for i in sorted(fused, key=lambda i: -fused[i])[:50]], qid))
         return statistics.fmean(values)
 
-    metric = "ndcg@10" if args.kind == "beir" else "page_hit@5"
+    metric = "ndcg@10" if args.kind == "beir" else ("page_hit@5" if by_page else "doc_hit@5")
     print(f"{len(runs)} queries, metric {metric}")
     print(f"bm25 alone    {evaluate(lambda kw, sem: {r.id: r.score for r in kw}):.4f}")
     print(f"vector alone  {evaluate(lambda kw, sem: {r.id: r.score for r in sem}):.4f}")

@@ -67,7 +67,7 @@ def _latency(rows) -> dict:
     return {"latency_p50_ms": round(percentile(ms, 50), 2), "latency_p95_ms": round(percentile(ms, 95), 2)}
 
 
-def _build(settings: Settings, modes: list[str]):
+def _build(settings: Settings):
     from app.wiring import make_embedder, make_ingestor, open_store
 
     embedder = make_embedder(settings)
@@ -93,7 +93,7 @@ def evaluate_beir(settings: Settings, path: Path, split: str = "test", modes: li
     queries = [(q["_id"], q["text"]) for q in read_jsonl(path / "queries.jsonl") if q["_id"] in qrels]
     if limit:
         queries = queries[:limit]
-    embedder, store, ingestor = _build(settings, modes)
+    embedder, store, ingestor = _build(settings)
     with store:
         started = time.perf_counter()
         corpus = read_jsonl(path / "corpus.jsonl")
@@ -119,11 +119,7 @@ def evaluate_beir(settings: Settings, path: Path, split: str = "test", modes: li
         if mode == "rerank" and rows and rows[0][1].mode != "rerank":
             results[mode]["note"] = problem
     return {"set": str(path), "split": split, "queries": len(queries), "documents": len(reports),
-            "chunks": store_chunks(reports), "ingest_s": round(ingest_s, 1), "modes": results}
-
-
-def store_chunks(reports) -> int:
-    return sum(r.chunks for r in reports)
+            "chunks": sum(r.chunks for r in reports), "ingest_s": round(ingest_s, 1), "modes": results}
 
 
 def evaluate_pdfqa(settings: Settings, path: Path, modes: list[str] | None = None, limit: int | None = None) -> dict:
@@ -132,7 +128,7 @@ def evaluate_pdfqa(settings: Settings, path: Path, modes: list[str] | None = Non
     questions = read_jsonl(path / "questions.jsonl")
     if limit:
         questions = questions[:limit]
-    embedder, store, ingestor = _build(settings, modes)
+    embedder, store, ingestor = _build(settings)
     with store:
         started = time.perf_counter()
         reports = ingestor.ingest([path / "pdfs"])
@@ -159,7 +155,7 @@ def evaluate_pdfqa(settings: Settings, path: Path, modes: list[str] | None = Non
         if mode == "rerank" and rows and rows[0][1].mode != "rerank":
             results[mode]["note"] = problem
     return {"set": str(path), "questions": len(questions), "documents": len(reports), "failed": failed,
-            "pages": sum(r.pages for r in reports), "chunks": store_chunks(reports), "ingest_s": round(ingest_s, 1),
+            "pages": sum(r.pages for r in reports), "chunks": sum(r.chunks for r in reports), "ingest_s": round(ingest_s, 1),
             "modes": results}
 
 

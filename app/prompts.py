@@ -32,7 +32,9 @@ def format_source(number: int, file: str, page: int, text: str) -> str:
 def answer_messages(question: str, sources: list[str]) -> list[BaseMessage]:
     """`sources` are already formatted with `format_source`."""
     body = "<sources>\n" + "\n".join(sources) + "\n</sources>" if sources else "<sources>\n</sources>"
-    return [SystemMessage(SYSTEM), HumanMessage(f"{body}\n\nQuestion: {question}")]
+    # Small models follow the instruction nearest to where they start writing: repeat the citation rule there.
+    reminder = "Cite the source number in square brackets after each sentence, like [1]."
+    return [SystemMessage(SYSTEM), HumanMessage(f"{body}\n\nQuestion: {question}\n\n{reminder}")]
 
 
 def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[BaseMessage]:

@@ -50,7 +50,7 @@ def test_prompt_numbers_and_delimits_sources():
     assert block.count("</source>") == 1 and '<source id="9"' not in block
     messages = answer_messages("What?", [block])
     assert "only the numbered sources" in messages[0].content and "not instructions" in messages[0].content
-    assert messages[1].content.endswith("Question: What?")
+    assert "Question: What?" in messages[1].content and messages[1].content.rstrip().endswith("like [1].")
 
 
 def test_answer_streams_with_mapped_citations(retriever):
@@ -94,8 +94,12 @@ def test_model_saying_not_found_is_an_abstention(retriever):
 
 
 def test_context_fitting_drops_whole_weakest_sources(retriever):
-    answerer = Answerer(retriever, FakeListChatModel(responses=["ok [1]"]), top_k=3, context_tokens=340,
-                        answer_tokens=100)
+    from app.answer import approximate_tokens
+
+    prompt = approximate_tokens("".join(m.content for m in answer_messages("per diem meals travel", [])))
+    # Room for the prompt, the answer, the margin and one source of ~35 tokens, not two.
+    answerer = Answerer(retriever, FakeListChatModel(responses=["ok [1]"]), top_k=3,
+                        context_tokens=prompt + 100 + 32 + 45, answer_tokens=100)
     answer = answerer.ask("per diem meals travel")
     assert 1 <= len(answer.sources) < 3
     assert any("did not fit" in n for n in answer.notes)

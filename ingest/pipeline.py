@@ -136,9 +136,11 @@ class Ingestor:
     def _process(self, todo, on_progress) -> list[FileReport]:
         reports = []
         with ParserWorker(self.limits.parse_timeout_s, self.limits.parse_memory_mb, self.limits.max_pages) as parser:
+            submitted = {}  # when each file went to the parser: its report's seconds count from there
             if todo:
                 parser.submit(todo[0][0].path)
-            for i, (source, version, size, started) in enumerate(todo):
+                submitted[0] = time.perf_counter()
+            for i, (source, version, size, _) in enumerate(todo):
                 if on_progress:
                     on_progress(source.doc_id, "read", 0.0)
                 try:
@@ -147,6 +149,7 @@ class Ingestor:
                     doc = exc
                 if i + 1 < len(todo):
                     parser.submit(todo[i + 1][0].path)  # parse the next file while this one embeds
+                    submitted[i + 1] = time.perf_counter()
                 report = FileReport(str(source.path), source.doc_id, "failed")
                 if isinstance(doc, LoadError):
                     report.reason = doc.reason
@@ -156,7 +159,7 @@ class Ingestor:
                     except Exception as exc:  # e.g. the Chroma server went away: report, go on
                         logger.exception("storing %s failed", source.path)
                         report.status, report.reason = "failed", f"could not store: {type(exc).__name__}: {exc}"
-                report.seconds = time.perf_counter() - started
+                report.seconds = time.perf_counter() - submitted[i]
                 if report.status == "failed":
                     logger.warning("%s: %s", source.path, report.reason)
                 if on_progress:

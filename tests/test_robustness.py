@@ -34,10 +34,12 @@ def test_pdf_robustness_sweep(tmp_path, embedder, chunker, capsys):
         else:
             assert r.doc_id in stored and r.pages > 0 and r.chunks > 0
             outcomes["added"] += 1
-        assert r.seconds < timeout + 60, f"{r.path} took {r.seconds:.0f} s"
     # The catalog's folder names differ from the tree's ("pikepdf-tests/resources" is "pikepdf/resources").
     encrypted = {c["path"].split("/", 1)[1] for c in catalog if c.get("encrypted") == "yes"}
     refused_encrypted = [r for r in reports if r.doc_id.split("/", 1)[1] in encrypted and r.status == "failed"]
     assert refused_encrypted and all("encrypted" in r.reason or "PDF" in r.reason for r in refused_encrypted)
+    # Parsing is bounded per file by the worker's time limit (tests/test_loaders.py); the batch as a whole must
+    # not hang either: everything here parses in seconds, embedding the ~130 readable files takes the rest.
+    assert elapsed < 900, f"the sweep took {elapsed:.0f} s"
     with capsys.disabled():
         print(f"\npdf-robustness: {len(reports)} files in {elapsed:.0f} s: {dict(outcomes.most_common())}")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from app.citations import CitationCheck, check_citations, clean_markers
+from app.llm import stream_text as llm_stream_text
 from app.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
 from retrieval.hybrid import HybridRetriever, Retrieval
 
@@ -96,7 +97,7 @@ class Answerer:
         self.context_tokens = context_tokens
         self.answer_tokens = answer_tokens
         self.count_tokens = count_tokens
-        self._stream_text = stream_text or _default_stream_text()
+        self._stream_text = stream_text or llm_stream_text  # backend failures arrive as one-line LLMError
 
     # -- steps --------------------------------------------------------------------------------------------
 
@@ -226,20 +227,3 @@ class Answerer:
         cited = {n for c in answer.citations for n in c.sources}
         for source in answer.sources:
             source.cited = source.number in cited
-
-
-def _default_stream_text():
-    """app.llm's stream_text (backend failures as one-line LLMError), else LangChain's plain stream."""
-    try:
-        from app.llm import stream_text
-    except ImportError:  # pragma: no cover
-        return _stream_text
-    return stream_text
-
-
-def _stream_text(llm, messages) -> Iterator[str]:
-    for chunk in llm.stream(messages):
-        content = chunk.content if isinstance(chunk.content, str) else "".join(
-            part.get("text", "") for part in chunk.content if isinstance(part, dict))
-        if content:
-            yield content

@@ -3,6 +3,7 @@ abstention when the answer is absent, and time to first token — with the confi
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import statistics
@@ -48,11 +49,23 @@ def _group(doc: str) -> str:
     return re.split(r"[_\s(]", Path(doc).stem.lower(), maxsplit=1)[0]
 
 
-def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: int = 10) -> dict:
+def spread(items: list, limit: int) -> list:
+    """`limit` items evenly spaced over the list, so a subset of a set ordered by document still covers
+    every document instead of the first few."""
+    if limit >= len(items):
+        return list(items)
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: int = 10,
+                     rows_path: Path | None = None) -> dict:
+    """Answers each question end to end. With `rows_path`, every answer is appended there as it comes, so a
+    run of hours that is stopped still leaves its rows (`summarize` reads them back)."""
     from app.evaluate import eval_settings, read_jsonl
     from app.service import AskDocs
 
-    questions = read_jsonl(path / "questions.jsonl")[:limit]
+    questions = spread(read_jsonl(path / "questions.jsonl"), limit)
     service = AskDocs(eval_settings(settings, path))
     try:
         service.ingest([path / "pdfs"])
@@ -63,8 +76,8 @@ def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: in
         for q in questions:
             started = time.perf_counter()
             answer = service.ask(q["question"])
-            rows.append({"id": q["id"], "kind": "present", "answer": answer.to_dict(), "question": q,
-                         "seconds": time.perf_counter() - started})
+            _keep(rows, rows_path, {"id": q["id"], "kind": "present", "answer": answer.to_dict(), "question": q,
+                                    "seconds": time.perf_counter() - started})
             logger.info("%s: %s", q["id"], answer.answer[:80])
         for q in questions[:absent]:
             gold = {_group(d) for d in q.get("docs") or []}
@@ -72,10 +85,17 @@ def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: in
             if not others:
                 continue
             answer = service.ask(q["question"], doc_ids=others)
-            rows.append({"id": q["id"], "kind": "absent", "answer": answer.to_dict(), "question": q})
+            _keep(rows, rows_path, {"id": q["id"], "kind": "absent", "answer": answer.to_dict(), "question": q})
     finally:
         service.close()
     return summarize(rows) | {"set": str(path), "llm": f"{settings.llm_backend}:{settings.llm_model}"}
+
+
+def _keep(rows: list[dict], rows_path: Path | None, row: dict) -> None:
+    rows.append(row)
+    if rows_path is not None:
+        with rows_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from retrieval.fusion import convex_combination, reciprocal_rank_fusion
@@ -58,6 +59,7 @@ class HybridRetriever:
         self.reranker = reranker
         # Why there is no reranker (not configured, failed to load), shown with every rerank request.
         self.reranker_problem = reranker_problem or (None if reranker else "no reranker is configured")
+        self._keyword_pool: ThreadPoolExecutor | None = None
 
     def retrieve(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Retrieval:
         if mode not in MODES:
@@ -74,9 +76,15 @@ class HybridRetriever:
             return Retrieval(query, mode, results, notes, timings, _best_cosine(results))
 
         cfg = self.config
-        keyword = self._timed(timings, "bm25", lambda: self.bm25.candidates(query, cfg.bm25_candidates, doc_ids))
+        # BM25 runs beside the query embedding + Chroma search (both release the GIL): the hybrid costs about
+        # the slower of the two instead of their sum.
+        if self._keyword_pool is None:
+            self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
+        pending = self._keyword_pool.submit(
+            self._timed, timings, "bm25", lambda: self.bm25.candidates(query, cfg.bm25_candidates, doc_ids))
         semantic = self._timed(timings, "vector",
                                lambda: self.vector.candidates(query, cfg.vector_candidates, doc_ids))
+        keyword = pending.result()
         cosine = max((c for _, c in semantic), default=None)
         depth = max(k, cfg.rerank_candidates) if mode == "rerank" and self.reranker else k
         fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic, depth))

@@ -15,7 +15,8 @@ from retrieval.hybrid import HybridRetriever, Retrieval
 
 logger = logging.getLogger(__name__)
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # markdown images could exfiltrate the chat through a URL
+# Markdown images, inline or by reference, could exfiltrate the chat through a URL.
+_IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
 
 
 @dataclass

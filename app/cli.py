@@ -1,4 +1,4 @@
-"""`askdocs` command line: ingest, sync, docs, remove, search."""
+"""`askdocs` command line: ingest, sync, docs, remove, search, ask, serve, eval, train-reranker."""
 
 from __future__ import annotations
 
@@ -89,13 +89,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
     p.add_argument("--modes", default="bm25,vector,hybrid,rerank", help="comma-separated subset")
-    p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p.add_argument("--limit", type=int, default=None,
+                   help="only N queries (retrieval: the first N; --answers: N spread evenly over the set)")
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write the report to this file")
     p.add_argument("--answers", action="store_true",
                    help="pdfqa: also answer with the configured LLM (correctness, citations, abstention, TTFT)")
     p.add_argument("--absent", type=int, default=10,
                    help="with --answers: ask this many questions of the other documents only (answer absent)")
     p.set_defaults(handler=cmd_eval)
+
+    from app.train_reranker import add_parser as add_train_reranker
+
+    add_train_reranker(sub)
     return parser
 
 
@@ -291,7 +296,8 @@ def cmd_eval(args, settings: Settings) -> int:
         if args.answers:
             from app.evaluate_answers import evaluate_answers
 
-            report["answers"] = evaluate_answers(settings, path, args.limit or 20, args.absent)
+            rows_path = Path(args.json_out + ".rows.jsonl") if args.json_out else None
+            report["answers"] = evaluate_answers(settings, path, args.limit or 20, args.absent, rows_path)
             print(json.dumps({k: v for k, v in report["answers"].items() if k != "examples"}))
     print(format_table(report))
     summary = {k: v for k, v in report.items() if k not in ("modes", "failed")}

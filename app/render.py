@@ -9,15 +9,24 @@ import time
 from app.pages import highlight_terms
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_LINK = re.compile(r"(?<!\!)\[([^\]]+)\]\((https?:[^)]*)\)")
+_LINK = re.compile(r"(?<!\!)\[([^\]]+)\]\(([^)#][^)]*)\)")  # any target but an in-page #anchor
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
+_REF_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]]+\]:)", re.M)  # `[r]: https://...` would give `[x][r]` a target
+_BARE_URL = re.compile(r"\b(?:https?://|www\.|mailto:)[^\s<>()\[\]`]+")
 
 
 def answer_markdown(text: str, n_sources: int) -> str:
-    """Answer text for the chat: [n] becomes a link to source card n; remote links lose their target
-    (a link in an answer may come from an injected document)."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} ({html.escape(m.group(2))})", text)
-    text = _AUTOLINK.sub(lambda m: html.escape(m.group(1)), text)
+    """Answer text for the chat: [n] becomes a link to source card n; remote links lose their target and
+    images go (either may come from an injected document: an image URL would leak the chat when shown).
+    Applied to every streamed piece too, so nothing is live even for a moment."""
+    text = _IMAGE.sub(lambda m: m.group(1), text)
+    text = _REF_IMAGE.sub(lambda m: m.group(1), text)
+    text = _REF_DEFINITION.sub(lambda m: m.group(1) + "\\[", text)
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _AUTOLINK.sub(lambda m: m.group(1), text)
+    text = _BARE_URL.sub(lambda m: f"`{m.group(0)}`", text)  # shown as code: not linkified by the renderer
     text = text.replace("<", "&lt;")  # no raw HTML from the model
     return _MARKER.sub(lambda m: f"[[{m.group(1)}]](#source-{m.group(1)})"
                        if 1 <= int(m.group(1)) <= n_sources else "", text)

@@ -109,16 +109,26 @@ def _copy_limited(upload: UploadFile, target: Path, limit: float) -> int | None:
 def build_app(service: AskDocs) -> FastAPI:
     """The API routes and the Gradio UI on one app, with the same login for both."""
     import gradio as gr
+    from starlette.middleware.cors import CORSMiddleware
 
+    from app.origins import SameOriginOnly, parse_origins
     from app.ui import build_ui
 
     settings = service.settings
     username = settings.username
     password = settings.password.get_secret_value() if settings.password else None
     api = build_api(service, username, password)
-    demo = build_ui(service).queue(default_concurrency_limit=4, max_size=settings.queue_size)
+    # api_open=False: no direct /gradio_api/run/ route; every UI event waits its turn in the bounded queue.
+    demo = build_ui(service).queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
+    # Same-origin only unless ASKDOCS_ALLOWED_ORIGINS lists others. With a CORSMiddleware on the parent app,
+    # Gradio leaves CORS to it (its own echoes any Origin when the host is not localhost).
+    origins = parse_origins(settings.allowed_origins)
+    api.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
+                       allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"])
+    api.add_middleware(SameOriginOnly, allowed=origins)
     app = gr.mount_gradio_app(
-        api, demo, path="/", auth=(username, password) if username else None,
+        # css again here: mount_gradio_app replaces the Blocks' css with its own argument.
+        api, demo, path="/", auth=(username, password) if username else None, css=demo.css,
         max_file_size=f"{settings.max_file_mb:g}mb", enable_monitoring=False,
         # Never serve the store, uploads or models as files, wherever they live.
         blocked_paths=[str(settings.data_dir.resolve()), str(settings.models_path.resolve())], footer_links=[],

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(20, gt=0)
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(256, gt=0)
+    rerank_dtype: str = Field("auto", pattern="^(auto|float32|bfloat16|int8)$",
+                              description="auto = bfloat16 where the CPU has native bf16, else float32")
+    rerank_train_minutes: float = Field(30.0, gt=0, description="time limit of `askdocs train-reranker`")
 
     # Answering
     llm_backend: str = Field("local", pattern="^(local|openai|ollama|none)$",
@@ -69,6 +72,8 @@ class Settings(BaseSettings):
     username: str | None = Field(None, description="login for every page, upload, file and API route")
     password: SecretStr | None = None
     queue_size: int = Field(64, gt=0, description="requests waiting beyond this are told the server is busy")
+    allowed_origins: str = Field("", description="comma-separated browser origins allowed besides the server's "
+                                                 "own (e.g. https://intranet.example); empty = same-origin only")
 
     log_level: str = "WARNING"
 

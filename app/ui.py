@@ -234,16 +234,17 @@ def build_ui(service: AskDocs) -> gr.Blocks:
             library_status = gr.Markdown("")
 
         chat_outputs = [chat, status, sources, rewritten, pick, history, box, last]
-        for trigger in (ask.click, box.submit):
-            trigger(cb.respond, [box, chat, history, top_k, mode, rerank], chat_outputs, api_visibility="private",
-                    concurrency_limit=4)
+        # "undocumented": callable through the queue by gradio_client (the load test), not listed in the API docs.
+        gr.on([ask.click, box.submit], cb.respond, [box, chat, history, top_k, mode, rerank], chat_outputs,
+              api_name="ask", api_visibility="undocumented", concurrency_limit=4)
         new.click(cb.new_chat, None, [chat, history, status, sources, rewritten, pick, last],
                   api_visibility="private")
         viewer_outputs = [page_image, page_context, page_label, viewer]
         open_page.click(cb.open_source, [pick, last], viewer_outputs, api_visibility="private")
         prev_page.click(lambda v: cb.show_page(v, -1), [viewer], viewer_outputs, api_visibility="private")
         next_page.click(lambda v: cb.show_page(v, +1), [viewer], viewer_outputs, api_visibility="private")
-        upload.upload(cb.upload, [upload], [upload_status, table], api_visibility="private", concurrency_limit=1)
+        upload.upload(cb.upload, [upload], [upload_status, table], api_name="upload", api_visibility="undocumented",
+                      concurrency_limit=1)
         library_outputs = [table, doc_pick]
         refresh.click(cb.library, None, library_outputs, api_visibility="private")
         delete.click(cb.delete, [doc_pick], [library_status, *library_outputs], api_visibility="private")

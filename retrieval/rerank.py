@@ -11,25 +11,61 @@ from retrieval.types import ScoredChunk
 
 logger = logging.getLogger(__name__)
 
+DTYPES = ("auto", "float32", "bfloat16", "int8")
+
 
 class CrossEncoderReranker:
-    """Scores (query, chunk) pairs with a cross-encoder loaded from a name or a local path."""
+    """Scores (query, chunk) pairs with a cross-encoder loaded from a name or a local path.
 
-    def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 16, max_length: int = 256):
+    `dtype`: auto (bfloat16 where the CPU has native bf16 arithmetic, else float32), float32, bfloat16, or int8
+    (torch dynamic quantisation of the linear layers). `threads`: torch threads while scoring (None: leave as is).
+    """
+
+    def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 16, max_length: int = 256,
+                 dtype: str = "auto", threads: int | None = None):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        if threads is not None and threads <= 0:
+            raise ValueError(f"threads must be > 0, got {threads}")
+        import torch
         from sentence_transformers import CrossEncoder
 
+        from ingest.embedding import _fast_dtype
+
+        if dtype == "auto":
+            dtype = _fast_dtype(torch, device)
         self.model_name = model
         self.batch_size = batch_size
-        self._model = CrossEncoder(model, device=device, max_length=max_length)
+        self.dtype = dtype
+        self.threads = threads
+        torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+        self._model = CrossEncoder(model, device=device, max_length=max_length,
+                                   model_kwargs={"dtype": torch_dtype})
+        if dtype == "int8":
+            torch.ao.quantization.quantize_dynamic(self._model.model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                   inplace=True)
+        logger.info("loaded reranker %s (%s, max %d tokens)", model, dtype, max_length)
 
     def score(self, query: str, texts: list[str]) -> np.ndarray:
+        """One relevance score per text (the model's activation applied: sigmoid of the logit by default)."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        scores = self._model.predict([(query, t) for t in texts], batch_size=self.batch_size,
-                                     show_progress_bar=False, convert_to_numpy=True)
-        return np.asarray(scores, dtype=np.float32).reshape(len(texts), -1)[:, -1]
+        import torch
+
+        previous = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            # Raw logits, activated in float32: a sigmoid in bfloat16 would round near-certain scores into ties.
+            logits = self._model.predict([(query, t) for t in texts], batch_size=self.batch_size,
+                                         show_progress_bar=False, convert_to_tensor=True,
+                                         activation_fn=torch.nn.Identity())
+        finally:
+            torch.set_num_threads(previous)
+        scores = self._model.activation_fn(logits.float().cpu().reshape(len(texts), -1)[:, -1])
+        return scores.numpy().astype(np.float32)
 
     def rerank(self, query: str, candidates: list[ScoredChunk]) -> list[ScoredChunk]:
         """`candidates` ordered by the cross-encoder; each gets `breakdown.rerank_score` and `score`."""

@@ -1,9 +1,11 @@
 """A real browser (Debian's Chromium through Playwright) uploads a PDF, asks about it, sees a cited answer and
-opens the source's page. Screenshots land in artifacts/screenshots/."""
+opens the source's page (screenshots land in artifacts/screenshots/); an injected answer stays inert."""
 
+import re
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,13 +21,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 
-@pytest.fixture
-def server(tmp_path, embedder):
+@contextmanager
+def serving(tmp_path, embedder, llm, ingest=()):
+    """The real app on a free loopback port, in this process; yields its URL."""
     import uvicorn
 
     settings = Settings(data_dir=tmp_path / "data", chroma_url=None, llm_backend="none", top_k=3, _env_file=None)
-    llm = FakeListChatModel(responses=["Error E-104 means the two encoders of a joint disagree [1]."] * 5)
     service = AskDocs(settings, llm=llm, embedder=embedder)
+    if ingest:
+        service.ingest(list(ingest))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -33,23 +37,36 @@ def server(tmp_path, embedder):
     deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    service.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        service.close()
+
+
+@pytest.fixture
+def server(tmp_path, embedder):
+    llm = FakeListChatModel(responses=["Error E-104 means the two encoders of a joint disagree [1]."] * 5)
+    with serving(tmp_path, embedder, llm) as url:
+        yield url
+
+
+def launch(p):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
 
 
 def test_upload_ask_cite_open_page(server, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import expect, sync_playwright
 
     pdf = write_pdf(tmp_path / "arm-manual.pdf")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
         page.get_by_role("tab", name="Library").click()
@@ -72,3 +89,38 @@ def test_upload_ask_cite_open_page(server, tmp_path):
         expect(page.locator("#page-label")).to_contain_text("page 2 of 3")
         page.screenshot(path=str(SHOTS / "page.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.slow
+def test_injected_answer_stays_inert_in_the_browser(tmp_path, embedder):
+    """A document's injected instructions, obeyed by the (fake) model and streamed piece by piece: the page makes
+    no request off the server and runs no script, in the chat or in the source panel."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_injection import OBEYING, QUESTION, write_injection_pdf
+
+    pdf = write_injection_pdf(tmp_path / "joint.pdf")
+    llm = FakeListChatModel(responses=[OBEYING], sleep=0.01)  # streamed a character at a time
+    with serving(tmp_path, embedder, llm, ingest=[pdf]) as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requests, dialogs = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.route("**/*evil.example*", lambda route: route.abort())  # recorded above, never sent
+        page.goto(url)
+        page.locator("#question textarea").fill(QUESTION)
+        page.locator("#ask").click()
+        expect(page.locator("#chat")).to_contain_text("encoders disagree", timeout=60_000)
+        expect(page.locator("#sources")).to_contain_text("<script>alert(1)</script>", timeout=30_000)
+        expect(page.locator("#status")).to_contain_text(re.compile(r"\d\.\d s"), timeout=30_000)  # done
+        page.wait_for_timeout(500)
+        for area in ("#chat", "#sources"):
+            expect(page.locator(f"{area} img")).to_have_count(0)
+            expect(page.locator(f"{area} script")).to_have_count(0)
+            expect(page.locator(f"{area} a[href*='evil']")).to_have_count(0)
+        expect(page.locator("#chat a[href='#source-1']")).to_have_count(1)
+        browser.close()
+    assert not [u for u in requests if "evil.example" in u], requests
+    assert not [u for u in requests if not u.startswith(url) and not u.startswith("data:")], requests
+    assert dialogs == []

@@ -70,3 +70,11 @@ def test_login_guards_every_route(make_client):
     assert client.post("/gradio_api/queue/join", json={}).status_code in (401, 403)
     assert client.post("/login", data={"username": "alice", "password": "s3cret"}).status_code == 200
     assert client.get("/config").status_code == 200
+
+
+def test_ui_styles_reach_the_browser(make_client):
+    # mount_gradio_app replaces the Blocks' own css unless it is passed again.
+    from app.render import CSS
+
+    config = make_client().get("/config").json()
+    assert CSS.strip() and CSS.strip() in config["css"]

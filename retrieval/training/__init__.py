@@ -1,0 +1,1 @@
+"""Training askdocs' cross-encoder reranker: data sources, hard-negative mining, self-supervised pairs, the loop."""

@@ -60,35 +60,50 @@ def spread(items: list, limit: int) -> list:
 
 def evaluate_answers(settings: Settings, path: Path, limit: int = 20, absent: int = 10,
                      rows_path: Path | None = None) -> dict:
-    """Answers each question end to end. With `rows_path`, every answer is appended there as it comes, so a
-    run of hours that is stopped still leaves its rows (`summarize` reads them back)."""
+    """Answers each question end to end. With `rows_path`, every answer is appended there as it comes and a
+    rerun skips the questions already there, so a run of hours can be stopped and resumed; absent-answer
+    questions are interleaved with the others so that a stopped run still measures both."""
     from app.evaluate import eval_settings, read_jsonl
     from app.service import AskDocs
 
     questions = spread(read_jsonl(path / "questions.jsonl"), limit)
+    rows = [json.loads(line) for line in rows_path.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if rows_path is not None and rows_path.exists() else []
+    done = {(r["id"], r["kind"]) for r in rows}
     service = AskDocs(eval_settings(settings, path))
     try:
         service.ingest([path / "pdfs"])
         if service.llm is None:
             raise ValueError(f"answer evaluation needs an LLM: {service.llm_problem}")
         all_docs = [r.doc_id for r in service.documents()]
-        rows = []
-        for q in questions:
-            started = time.perf_counter()
-            answer = service.ask(q["question"])
-            _keep(rows, rows_path, {"id": q["id"], "kind": "present", "answer": answer.to_dict(), "question": q,
-                                    "seconds": time.perf_counter() - started})
-            logger.info("%s: %s", q["id"], answer.answer[:80])
-        for q in questions[:absent]:
-            gold = {_group(d) for d in q.get("docs") or []}
-            others = [d for d in all_docs if _group(d) not in gold]
-            if not others:
+        for q, kind in schedule(questions, spread(questions, absent) if absent > 0 else []):
+            if (q["id"], kind) in done:
                 continue
-            answer = service.ask(q["question"], doc_ids=others)
-            _keep(rows, rows_path, {"id": q["id"], "kind": "absent", "answer": answer.to_dict(), "question": q})
+            doc_ids = None
+            if kind == "absent":
+                gold = {_group(d) for d in q.get("docs") or []}
+                doc_ids = [d for d in all_docs if _group(d) not in gold]
+                if not doc_ids:
+                    continue
+            started = time.perf_counter()
+            answer = service.ask(q["question"], doc_ids=doc_ids)
+            _keep(rows, rows_path, {"id": q["id"], "kind": kind, "answer": answer.to_dict(), "question": q,
+                                    "seconds": time.perf_counter() - started})
+            logger.info("%s (%s): %s", q["id"], kind, answer.answer[:80])
     finally:
         service.close()
     return summarize(rows) | {"set": str(path), "llm": f"{settings.llm_backend}:{settings.llm_model}"}
+
+
+def schedule(present: list[dict], absent: list[dict]) -> list[tuple[dict, str]]:
+    """Every question as "present", with the "absent" ones spread evenly between them."""
+    out, every = [], max(1, round(len(present) / max(1, len(absent))))
+    pending = list(absent)
+    for i, q in enumerate(present, 1):
+        out.append((q, "present"))
+        if pending and i % every == 0:
+            out.append((pending.pop(0), "absent"))
+    return out + [(q, "absent") for q in pending]
 
 
 def _keep(rows: list[dict], rows_path: Path | None, row: dict) -> None:

@@ -104,3 +104,13 @@ def test_eval_answers_through_a_real_llm_endpoint(env, fake_openai, monkeypatch)
     assert answers["answer_correct_short"] == 0.0, "the fake model only says hello"
     assert answers["ttft_p50_ms"] > 0 and len(answers["examples"]) == 5
     assert answers["examples"][0]["answer"] == "Hello world"
+    # Rows were kept as they came; a rerun resumes from them and asks nothing again.
+    rows = (env / "answers.json.rows.jsonl").read_text().splitlines()
+    assert len(rows) == 5
+    monkeypatch.setenv("ASKDOCS_LLM_BASE_URL", "http://127.0.0.1:9")  # nothing listens: any new ask would fail
+    assert main(["eval", "pdfqa", str(root), "--modes", "hybrid", "--answers", "--absent", "2",
+                 "--json", str(out)]) == 0
+    again = json.loads(out.read_text())["answers"]
+    assert again["questions"] == 3 and again["absent_questions"] == 2
+    assert again["examples"][0]["answer"] == "Hello world"
+    assert len((env / "answers.json.rows.jsonl").read_text().splitlines()) == 5

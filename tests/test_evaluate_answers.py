@@ -1,4 +1,4 @@
-from app.evaluate_answers import _group, contains_answer, is_short, normalize_answer, summarize
+from app.evaluate_answers import _group, contains_answer, is_short, normalize_answer, schedule, spread, summarize
 
 
 def test_normalisation_and_containment():
@@ -34,3 +34,13 @@ def test_summary_figures():
     assert s["citations"] == 2 and s["citation_page_precision"] == 0.5 and s["citation_doc_precision"] == 1.0
     assert s["abstained_when_absent"] == 0.5 and s["abstained_when_present"] == 0.0
     assert s["ttft_p50_ms"] == 1000
+
+
+def test_spread_covers_the_set_and_schedule_interleaves_absent_questions():
+    items = list(range(10))
+    assert spread(items, 4) == [0, 2, 5, 7] and spread(items, 20) == items
+    present = [{"id": i} for i in range(6)]
+    plan = schedule(present, [present[0], present[3]])
+    assert [(q["id"], kind) for q, kind in plan] == [(0, "present"), (1, "present"), (2, "present"), (0, "absent"),
+                                                     (3, "present"), (4, "present"), (5, "present"), (3, "absent")]
+    assert [kind for _, kind in schedule(present[:1], present[:3])] == ["present", "absent", "absent", "absent"]

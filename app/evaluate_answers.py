@@ -113,9 +113,16 @@ def _keep(rows: list[dict], rows_path: Path | None, row: dict) -> None:
             f.write(json.dumps(row) + "\n")
 
 
+def _llm_failed(row: dict) -> bool:
+    return any(n.startswith("the language model failed") for n in row["answer"].get("notes") or [])
+
+
 def summarize(rows: list[dict]) -> dict:
-    present = [r for r in rows if r["kind"] == "present"]
-    absent = [r for r in rows if r["kind"] == "absent"]
+    """Figures over the answered rows; rows where the LLM failed (down, timed out) are counted apart, not
+    scored as wrong answers."""
+    failed = [r for r in rows if _llm_failed(r)]
+    present = [r for r in rows if r["kind"] == "present" and not _llm_failed(r)]
+    absent = [r for r in rows if r["kind"] == "absent" and not _llm_failed(r)]
     short, correct, cited, cited_ok, cited_doc_ok = 0, 0, 0, 0, 0
     for r in present:
         a, q = r["answer"], r["question"]
@@ -136,6 +143,7 @@ def summarize(rows: list[dict]) -> dict:
     has_pages = any(r["question"].get("evidence") for r in present)
     return {
         "questions": len(present),
+        "llm_failures": len(failed),
         "short_answer_questions": short,
         "answer_correct_short": round(correct / short, 3) if short else None,
         "citations": cited,

@@ -44,3 +44,14 @@ def test_spread_covers_the_set_and_schedule_interleaves_absent_questions():
     assert [(q["id"], kind) for q, kind in plan] == [(0, "present"), (1, "present"), (2, "present"), (0, "absent"),
                                                      (3, "present"), (4, "present"), (5, "present"), (3, "absent")]
     assert [kind for _, kind in schedule(present[:1], present[:3])] == ["present", "absent", "absent", "absent"]
+
+
+def test_llm_failures_are_counted_apart():
+    ok = {"id": "a", "kind": "present", "question": {"question": "q", "answers": ["42"]},
+          "answer": {"answer": "It is 42 [1].", "abstained": False, "sources": [], "citations": [], "notes": [],
+                     "timings": {"first_token_ms": 5.0, "total_ms": 9.0}}}
+    down = {"id": "b", "kind": "present", "question": {"question": "q", "answers": ["7"]},
+            "answer": {"answer": "The language model is unavailable (timeout).", "abstained": False, "sources": [],
+                       "citations": [], "notes": ["the language model failed: timeout"], "timings": {"total_ms": 1.0}}}
+    s = summarize([ok, down])
+    assert s["llm_failures"] == 1 and s["questions"] == 1 and s["answer_correct_short"] == 1.0

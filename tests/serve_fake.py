@@ -1,5 +1,6 @@
-"""Serve askdocs (UI + API, the real app) in this process with a fake LLM, for tests that measure the server
-from outside (tests/test_load.py): its memory is then the server's alone.
+"""Serve askdocs (UI + API, the real app) with a fake LLM: `serving()` in the test's own process (a thread), or
+`python -m tests.serve_fake` as a process of its own, for tests that measure the server from outside
+(tests/test_load.py): its memory is then the server's alone.
 
 usage: python -m tests.serve_fake CONFIG_JSON
 CONFIG_JSON: {"data_dir", "port", "answer", "sleep" (seconds per streamed character, or null),
@@ -12,6 +13,31 @@ import json
 import sys
 import threading
 import time
+from contextlib import contextmanager
+
+
+@contextmanager
+def serving(service, log_level: str = "warning"):
+    """The real app of `service` on a free loopback port, in a thread of this process; yields its URL and
+    closes the service afterwards."""
+    import uvicorn
+
+    from app.server import build_app
+    from tests.conftest import _free_port
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level=log_level))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        service.close()
 
 
 def main() -> None:

@@ -3,19 +3,16 @@ opens the source's page (screenshots land in artifacts/screenshots/); an injecte
 
 import re
 import shutil
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from app.server import build_app
 from app.service import AskDocs
 from app.settings import Settings
-from tests.conftest import _free_port
 from tests.files import write_pdf
+from tests.serve_fake import serving as serve_in_thread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
@@ -24,25 +21,12 @@ SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 @contextmanager
 def serving(tmp_path, embedder, llm, ingest=()):
     """The real app on a free loopback port, in this process; yields its URL."""
-    import uvicorn
-
     settings = Settings(data_dir=tmp_path / "data", chroma_url=None, llm_backend="none", top_k=3, _env_file=None)
     service = AskDocs(settings, llm=llm, embedder=embedder)
     if ingest:
         service.ingest(list(ingest))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        service.close()
+    with serve_in_thread(service) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import _free_port
 from tests.files import write_pdf
+from tests.serve_fake import serving
 
 pytestmark = pytest.mark.slow
 
@@ -201,10 +202,8 @@ QUEUE_SIZE, CHAT_CONCURRENCY, FLOOD = 2, 4, 12  # the chat event runs 4 at a tim
 @pytest.fixture
 def slow_server(tmp_path, embedder):
     """A server in this process with a tiny queue and an LLM that takes ~4 s per answer."""
-    import uvicorn
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from app.server import build_app
     from app.service import AskDocs
     from app.settings import Settings
 
@@ -213,17 +212,8 @@ def slow_server(tmp_path, embedder):
     llm = FakeListChatModel(responses=["Slow: E-104 is an encoder mismatch [1]."], sleep=0.1)  # 40 chars
     service = AskDocs(settings, llm=llm, embedder=embedder)
     service.ingest([write_pdf(tmp_path / "arm-manual.pdf")])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    service.close()
+    with serving(service) as url:
+        yield url
 
 
 def test_full_queue_answers_busy_and_recovers(slow_server):

@@ -59,7 +59,8 @@ class HybridRetriever:
         self.reranker = reranker
         # Why there is no reranker (not configured, failed to load), shown with every rerank request.
         self.reranker_problem = reranker_problem or (None if reranker else "no reranker is configured")
-        self._keyword_pool: ThreadPoolExecutor | None = None
+        # One worker: BM25 searches are serialised anyway (the index is not safe under a concurrent sync).
+        self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
 
     def retrieve(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Retrieval:
         if mode not in MODES:
@@ -78,8 +79,6 @@ class HybridRetriever:
         cfg = self.config
         # BM25 runs beside the query embedding + Chroma search (both release the GIL): the hybrid costs about
         # the slower of the two instead of their sum.
-        if self._keyword_pool is None:
-            self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
         pending = self._keyword_pool.submit(
             self._timed, timings, "bm25", lambda: self.bm25.candidates(query, cfg.bm25_candidates, doc_ids))
         semantic = self._timed(timings, "vector",

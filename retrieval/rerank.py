@@ -32,10 +32,10 @@ class CrossEncoderReranker:
         import torch
         from sentence_transformers import CrossEncoder
 
-        from ingest.embedding import _fast_dtype
+        from ingest.embedding import fast_dtype
 
         if dtype == "auto":
-            dtype = _fast_dtype(torch, device)
+            dtype = fast_dtype(torch, device)
         self.model_name = model
         self.batch_size = batch_size
         self.dtype = dtype

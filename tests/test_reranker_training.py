@@ -162,6 +162,7 @@ def test_training_lowers_the_loss_and_the_saved_model_ranks_positives_first(tmp_
     (tmp_path / "reranker" / "README.md").write_text("hand-written model card")
     folder = save(ce, tmp_path / "reranker", {"note": "test"})
     assert (folder / "README.md").read_text() == "hand-written model card"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".reranker")], "staging left behind"
     loaded = CrossEncoder(str(folder), device="cpu")
     for query, positive in TOPICS:
         passages = [p for _, p in TOPICS]

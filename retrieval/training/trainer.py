@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -91,10 +93,9 @@ def group_passages(example: Example, negatives: int, rng: random.Random | None) 
 
 
 def _bf16_autocast(torch, device, wanted: bool | None) -> bool:
-    if wanted is not None:
-        return wanted
-    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return device.type == "cpu" and check is not None and bool(check())
+    from ingest.embedding import fast_dtype
+
+    return wanted if wanted is not None else fast_dtype(torch, device.type) == "bfloat16"
 
 
 def evaluate(ce, examples: list[Example], negatives: int, max_length: int, batch_pairs: int = 64,
@@ -220,20 +221,28 @@ def save(ce, folder: str | Path, info: dict | None = None, half: bool = True) ->
     folder = Path(folder)
     card = folder / "README.md"
     kept_card = card.read_text() if card.exists() else None  # a hand-written model card survives retraining
+    # Written beside the target and swapped in whole: a crash never leaves a half-written model folder.
+    staging = folder.with_name(f".{folder.name}.saving-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
     model = ce.model
     if half:
         model.half()
     try:
-        ce.save(str(folder))
+        ce.save(str(staging))
     finally:
         model.float()
     if kept_card is not None:
-        card.write_text(kept_card)
-    config_path = folder / "config.json"
+        (staging / "README.md").write_text(kept_card)
+    config_path = staging / "config.json"
     config = json.loads(config_path.read_text())
     config["dtype"] = "float32"  # loaded (and trained further) as float32 unless asked otherwise
     config.pop("torch_dtype", None)
     config_path.write_text(json.dumps(config, indent=2))
     if info is not None:
-        (folder / "training.json").write_text(json.dumps(info, indent=2, default=str))
+        (staging / "training.json").write_text(json.dumps(info, indent=2, default=str))
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    if folder.exists():
+        folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
     return folder

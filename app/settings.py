@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     rerank_max_length: int = Field(256, gt=0)
     rerank_dtype: str = Field("auto", pattern="^(auto|float32|bfloat16|int8)$",
                               description="auto = bfloat16 where the CPU has native bf16, else float32")
+    rerank_weight: float = Field(0.5, ge=0, le=1, description="order by w*z(cross-encoder) + (1-w)*z(hybrid score); "
+                                                             "1 = cross-encoder alone")
     rerank_train_minutes: float = Field(30.0, gt=0, description="time limit of `askdocs train-reranker`")
 
     # Answering

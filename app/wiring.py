@@ -74,7 +74,8 @@ def make_reranker(settings: Settings):
     try:
         reranker = CrossEncoderReranker(settings.rerank_model, device=settings.embedding_device,
                                         batch_size=settings.rerank_batch_size,
-                                        max_length=settings.rerank_max_length, dtype=settings.rerank_dtype)
+                                        max_length=settings.rerank_max_length, dtype=settings.rerank_dtype,
+                                        weight=settings.rerank_weight)
     except Exception as exc:
         logger.warning("could not load the reranker %s: %s", settings.rerank_model, exc)
         return None, f"the reranker {settings.rerank_model!r} failed to load: {type(exc).__name__}: {exc}"

@@ -79,8 +79,8 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--max-length", default="256,192,128")
     parser.add_argument("--dtypes", default="float32,bfloat16,int8")
-    parser.add_argument("--variants", help="explicit DTYPE/LENGTH list, e.g. float32/256,bfloat16/192 "
-                                           "(instead of every --dtypes x --max-length)")
+    parser.add_argument("--variants", help="explicit DTYPE/LENGTH[/BATCH] list, e.g. float32/256,bfloat16/256/4 "
+                                           "(instead of every --dtypes x --max-length; BATCH: --batch-size)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--agreement", action="store_true", help="also report Spearman vs float32 at 256 tokens")
     parser.add_argument("--agreement-queries", type=int, default=100)
@@ -104,12 +104,13 @@ def main() -> int:
            "loadavg_before": [round(x, 2) for x in load], "torch": torch.__version__, "results": {}}
     print(f"{len(timed)} queries x {out['candidates']} candidates; load average {load[0]:.2f} {load[1]:.2f}",
           flush=True)
-    variants = [(d, length) for d in dtypes for length in lengths]
+    variants = [(d, length, args.batch_size) for d in dtypes for length in lengths]
     if args.variants:
-        variants = [(v.split("/")[0], int(v.split("/")[1])) for v in args.variants.split(",")]
+        variants = [(parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else args.batch_size)
+                    for parts in (v.split("/") for v in args.variants.split(","))]
     reference = None
-    for dtype, length in variants:
-        reranker = CrossEncoderReranker(args.model, dtype=dtype, max_length=length, batch_size=args.batch_size)
+    for dtype, length, batch in variants:
+        reranker = CrossEncoderReranker(args.model, dtype=dtype, max_length=length, batch_size=batch)
         agree = quality = None
         if args.agreement:
             scores = [reranker.score(r["query"], r["texts"]) for r in rows[: args.agreement_queries]]
@@ -126,7 +127,7 @@ def main() -> int:
                 started = time.perf_counter()
                 reranker.score(r["query"], r["texts"])
                 ms.append(1000 * (time.perf_counter() - started))
-            key = f"{dtype}/L{length}/t{n}"
+            key = f"{dtype}/L{length}/b{batch}/t{n}"
             out["results"][key] = {"p50_ms": round(float(np.percentile(ms, 50)), 1),
                                    "p95_ms": round(float(np.percentile(ms, 95)), 1), "spearman_vs_fp32": agree,
                                    "rerank_only_ndcg@10": quality}

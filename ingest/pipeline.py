@@ -17,7 +17,7 @@ from ingest.embedding import Embedder
 from ingest.errors import LoadError
 from ingest.loaders import kind_of
 from ingest.store import ChunkStore
-from ingest.types import DocumentRecord, FileReport, LoadedDocument
+from ingest.types import Chunk, DocumentRecord, FileReport, LoadedDocument
 from ingest.worker import ParserWorker
 
 logger = logging.getLogger(__name__)
@@ -188,14 +188,17 @@ class Ingestor:
         report.status = "updated" if existed else "added"
         report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
 
+    def chunk_document(self, doc_id: str, name: str, doc: LoadedDocument) -> tuple[list[Chunk], list[str], str]:
+        """The document's chunks, the texts embedded for them (heading + chunk) and the heading."""
+        chunks = self.chunker.chunk(doc_id, name, doc.pages)
+        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, name), self.heading_tokens)
+        return chunks, [f"{heading}\n{c.text}" if heading else c.text for c in chunks], heading
+
     def _prepare(self, source: SourceFile, doc: LoadedDocument, version: str, size: int):
         """(record, chunks, texts to embed, heading), or None when the document has no text."""
-        chunks = self.chunker.chunk(source.doc_id, source.path.name, doc.pages)
+        chunks, texts, heading = self.chunk_document(source.doc_id, source.path.name, doc)
         if not chunks:
             return None
-        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, source.path.name),
-                                     self.heading_tokens)
-        texts = [f"{heading}\n{c.text}" if heading else c.text for c in chunks]
         record = DocumentRecord(
             doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
             root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),

@@ -101,7 +101,7 @@ class HybridRetriever:
             logger.exception("reranking failed")
             notes.append(f"reranking failed ({type(exc).__name__}: {exc}): results are in hybrid order")
             return Retrieval(query, "hybrid", fused[:k], notes, timings, cosine)
-        best = reranked[0].breakdown.rerank_score if reranked else None
+        best = max((c.breakdown.rerank_score for c in reranked), default=None)
         return Retrieval(query, mode, (reranked + fused[len(candidates):])[:k], notes, timings, cosine, best)
 
     def fuse(self, keyword: list[tuple[str, float]], semantic: list[tuple[str, float]],

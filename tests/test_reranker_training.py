@@ -239,3 +239,33 @@ def test_own_pairs_file_trains_and_bad_lines_are_named(tmp_path, capsys):
     broken.write_text(json.dumps({"query": "a", "passage": "b"}) + "\n" + json.dumps({"question": "no passage"}))
     with pytest.raises(ValueError, match=r"broken.jsonl, line 2: expected a JSON object"):
         pairs_source(broken, random.Random(0))
+
+
+def test_self_supervised_measurement_trains_on_the_stores_documents(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from app.cli import main
+
+    spec = importlib.util.spec_from_file_location("selfsup_reranker", ROOT / "benchmarks" / "selfsup_reranker.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setenv("ASKDOCS_DATA_DIR", str(tmp_path / "store"))
+    out = tmp_path / "model"
+    args = ["--out", str(out), "--holdout", "2", "--negatives", "2", "--mine", "3", "--batch", "3", "--max-steps", "1",
+            "--max-length", "64", "--max-minutes", "1"]
+    with pytest.raises(SystemExit, match="no documents in the store"):
+        script.main(args)
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, (_, text) in enumerate(TOPICS):
+        (folder / f"note{i}.txt").write_text(
+            f"{text} This note was written by the office team for everyone who works in building {i}. "
+            f"Ask the front desk in building {i} when anything in this note is unclear to you.")
+    assert main(["ingest", str(folder)]) == 0
+    capsys.readouterr()
+    assert script.main(args) == 0
+    printed = capsys.readouterr().out
+    # One sentence of each note becomes a query; the note without that sentence is its positive.
+    assert f"collection: {len(TOPICS)} queries over {len(TOPICS)} passages" in printed
+    assert "held-out after" in printed and (out / "model.safetensors").exists()

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from retrieval.hybrid import FusionConfig, HybridRetriever
@@ -122,6 +123,28 @@ def test_rerank_stage_orders_by_cross_encoder_scores(retriever, tiny_cross_encod
     hybrid7 = retriever.retrieve("grease maintenance", 7, "hybrid").results
     assert [r.id for r in deep[5:]] == [r.id for r in hybrid7[5:]], "past the reranked head, hybrid order"
     assert {r.id for r in deep[:5]} == {r.id for r in hybrid7[:5]}
+
+
+def test_rerank_weight_blends_cross_encoder_and_hybrid_scores(retriever, tiny_cross_encoder):
+    from retrieval.rerank import zscore
+
+    with pytest.raises(ValueError, match="weight must be between 0 and 1"):
+        CrossEncoderReranker(tiny_cross_encoder, weight=1.5)
+    retriever.config = FusionConfig(bm25_candidates=10, vector_candidates=10, rerank_candidates=6)
+    query = "grease maintenance"
+    hybrid = retriever.retrieve(query, 6, "hybrid").results
+    reranker = CrossEncoderReranker(tiny_cross_encoder, batch_size=4, max_length=128, weight=0.5)
+    retriever.reranker, retriever.reranker_problem = reranker, None
+    logits = reranker.logits(query, [c.context_text for c in hybrid])
+    blend = 0.5 * zscore(logits) + 0.5 * zscore(np.array([c.score for c in hybrid]))
+    found = retriever.retrieve(query, 6, "rerank")
+    assert [r.id for r in found.results] == [hybrid[i].id for i in np.argsort(-blend, kind="stable")]
+    assert found.best_rerank == pytest.approx(max(r.breakdown.rerank_score for r in found.results))
+    for r in found.results:  # the shown rerank score stays the cross-encoder's own, a probability
+        assert 0.0 < r.breakdown.rerank_score < 1.0
+    reranker.weight = 0.0
+    assert [r.id for r in retriever.retrieve(query, 6, "rerank").results] == [r.id for r in hybrid]
+    assert zscore(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
 
 
 def test_a_missing_reranker_model_is_reported(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
 """Choose the rerank blend weight (ASKDOCS_RERANK_WEIGHT) on tuning data: SciFact train, never a test split.
 
 The hybrid candidates and their cross-encoder logits are computed once per query (cached in --cache), then every
-weight w is replayed offline: the head of 20 is ordered by w * z(logit) + (1 - w) * z(hybrid score), exactly as
-retrieval.rerank.CrossEncoderReranker.rerank does, and scored by nDCG@10 over documents.
+weight w is replayed offline: the head of 20 is ordered by retrieval.rerank.blend_scores, as
+CrossEncoderReranker.rerank does, and scored by nDCG@10 over documents.
 usage: ASKDOCS_RERANK_MODEL=models/reranker python benchmarks/tune_rerank_weight.py ../shared/eval/beir/scifact
            [--split train] [--limit 400] [--cache FILE]
 Run `askdocs eval beir PATH --modes hybrid` first (it builds the evaluation store that this reads).
@@ -50,12 +50,12 @@ def ndcg_for(rows: list[dict], weight: float) -> float:
     import numpy as np
 
     from retrieval.metrics import ndcg_at_k, unique_in_order
-    from retrieval.rerank import zscore
+    from retrieval.rerank import blend_scores
 
     values = []
     for row in rows:
         n = len(row["logits"])
-        blend = weight * zscore(np.array(row["logits"])) + (1 - weight) * zscore(np.array(row["hybrid"]))
+        blend = blend_scores(np.array(row["logits"]), np.array(row["hybrid"]), weight)
         order = sorted(range(n), key=lambda i: -blend[i])
         docs = [row["docs"][i] for i in order] + row["docs"][n:]
         values.append(ndcg_at_k(unique_in_order(docs), row["relevant"], 10))

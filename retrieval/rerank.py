@@ -87,8 +87,7 @@ class CrossEncoderReranker:
         logits = self.logits(query, [c.context_text for c in candidates])
         scores = self._activate(logits)
         if self.weight < 1.0:
-            hybrid = np.array([c.score for c in candidates], dtype=np.float64)
-            blended = self.weight * zscore(logits) + (1.0 - self.weight) * zscore(hybrid)
+            blended = blend_scores(logits, np.array([c.score for c in candidates]), self.weight)
         else:
             blended = scores
         for candidate, value, order_key in zip(candidates, scores, blended):
@@ -96,6 +95,11 @@ class CrossEncoderReranker:
             candidate.score = float(order_key)
         logger.debug("reranked %d candidates in %.0f ms", len(candidates), 1000 * (time.perf_counter() - started))
         return sorted(candidates, key=lambda c: -c.score)
+
+
+def blend_scores(logits: np.ndarray, hybrid: np.ndarray, weight: float) -> np.ndarray:
+    """The rerank order key: weight * z(cross-encoder logits) + (1 - weight) * z(hybrid scores)."""
+    return weight * zscore(logits) + (1.0 - weight) * zscore(hybrid)
 
 
 def zscore(values: np.ndarray) -> np.ndarray:

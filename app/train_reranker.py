@@ -45,6 +45,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-minutes", type=float, default=None,
                    help="training time limit (default ASKDOCS_RERANK_TRAIN_MINUTES)")
     p.add_argument("--max-length", type=int, default=256, help="tokens per (query, passage) pair")
+    p.add_argument("--layers", type=int, default=None,
+                   help="keep this many of the base's layers, spread evenly (fewer = faster reranking)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--seed", type=int, default=13)
     p.set_defaults(handler=cmd_train_reranker)
@@ -98,7 +100,7 @@ def cmd_train_reranker(args: argparse.Namespace, settings: Settings, extra_sourc
     _say(f"{len(training)} training queries, {len(held)} held out; data ready in {time.perf_counter() - started:.0f} s")
 
     base = resolve_model(args.base)
-    ce = load_cross_encoder(base, args.max_length, args.seed)
+    ce = load_cross_encoder(base, args.max_length, args.seed, layers=args.layers)
     before = evaluate(ce, held, args.negatives, args.max_length)
     _say(f"held-out before: MRR {before.mrr:.4f}, positive first {before.accuracy:.1%} "
          f"(1 positive vs {args.negatives} BM25 negatives, {before.queries} queries)")
@@ -115,7 +117,7 @@ def cmd_train_reranker(args: argparse.Namespace, settings: Settings, extra_sourc
     after = evaluate(ce, held, args.negatives, args.max_length)
     _say(f"held-out after:  MRR {after.mrr:.4f}, positive first {after.accuracy:.1%} "
          f"({result.steps} steps in {result.seconds:.0f} s, stopped by {result.stopped_by})")
-    info = {"base": args.base, "config": config.__dict__, "mining": mining.__dict__, "seed": args.seed,
+    info = {"base": args.base, "layers": args.layers, "config": config.__dict__, "mining": mining.__dict__, "seed": args.seed,
             "sources": {s.name: len(s.groups) for s in sources}, "training_queries": len(training),
             "held_out": {"before": before.to_dict(), "after": after.to_dict()}, "steps": result.steps,
             "seconds": result.seconds, "stopped_by": result.stopped_by,

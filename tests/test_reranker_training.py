@@ -211,11 +211,32 @@ def test_train_reranker_command_on_tiny_material(tmp_path, capsys):
         for i, (q, text) in enumerate(TOPICS)]))
     out = tmp_path / "model"
     code = main(["train-reranker", "--tat-qa", str(tat), "--out", str(out), "--holdout", "2", "--negatives", "2",
-                 "--mine", "3", "--batch", "3", "--max-steps", "2", "--max-length", "48", "--max-minutes", "1"])
+                 "--mine", "3", "--batch", "3", "--max-steps", "2", "--max-length", "48", "--max-minutes", "1",
+                 "--layers", "3"])
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "tatqa: 8 queries" in printed and "held-out after" in printed and "step 2/2" in printed
-    assert (out / "model.safetensors").exists() and (out / "training.json").exists()
+    assert (out / "model.safetensors").exists() and json.loads((out / "training.json").read_text())["layers"] == 3
+    from sentence_transformers import CrossEncoder
+
+    loaded = CrossEncoder(str(out), device="cpu")
+    assert len(loaded.model.base_model.encoder.layer) == 3 and loaded.model.config.num_hidden_layers == 3
+
+
+def test_a_layer_cut_keeps_evenly_spread_layers_of_the_base():
+    import torch
+
+    from ingest.embedding import resolve_model
+
+    base = resolve_model("all-MiniLM-L6-v2")
+    full = load_cross_encoder(base, max_length=48)
+    cut = load_cross_encoder(base, max_length=48, layers=4)
+    assert cut.model.config.num_hidden_layers == 4
+    for kept, source in zip(cut.model.base_model.encoder.layer, [0, 2, 3, 5]):  # first and last always kept
+        for a, b in zip(kept.parameters(), full.model.base_model.encoder.layer[source].parameters()):
+            assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="layers must be between 1 and 6"):
+        load_cross_encoder(base, max_length=48, layers=7)
 
 
 def test_own_pairs_file_trains_and_bad_lines_are_named(tmp_path, capsys):

@@ -19,8 +19,16 @@ if __name__ == "__main__":
     raw = b"".join(open(p, "rb").read() for p in sorted(glob.glob(os.path.join(a.parts, "part_*"))))
     sd = {k: v.float() for k, v in st_load(raw).items()}
     ce = CrossEncoder(a.base, num_labels=1, max_length=a.max_length, device="cpu")
+    # a layer cut (train_reranker.py --layers N) saves its config beside the parts folder; keep that many layers
+    cfg_run = os.path.join(os.path.dirname(os.path.abspath(a.parts)), "config.json")
+    layers = json.load(open(cfg_run))["num_hidden_layers"] if os.path.exists(cfg_run) else None
+    if layers and layers < ce.model.config.num_hidden_layers:
+        ce.model.bert.encoder.layer = torch.nn.ModuleList(list(ce.model.bert.encoder.layer)[:layers])
+        ce.model.config.num_hidden_layers = layers
     missing, unexpected = ce.model.load_state_dict(sd, strict=False)
-    assert not unexpected and all("position_ids" in m for m in missing), (missing, unexpected)
+    # parts of a --freeze-word-emb run leave out the word embeddings: the base's are the trained model's
+    assert not unexpected and all("position_ids" in m or "word_embeddings" in m for m in missing), (missing, unexpected)
+    print("taken from the base:", missing)
     ce.model.half()
     ce.save(a.out)
     cfg_p = os.path.join(a.out, "config.json")

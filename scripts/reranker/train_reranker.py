@@ -215,17 +215,19 @@ def batches_by_source(qs, bsz, rng):
     return out
 
 
-def save_model(model, out, step):
-    md = os.path.join(out, "model"); os.makedirs(md, exist_ok=True)
-    sd = {k: v.detach().half().cpu() for k, v in model.state_dict().items()}
-    from safetensors.torch import save_file
-    model.config.save_pretrained(md)
+FROZEN = set()  # state-dict keys left out of saved parts (frozen, so the base folder already has them)
+
+
+def save_model(model, out, step, name="model"):
+    md = os.path.join(out, name); os.makedirs(md, exist_ok=True)
+    sd = {k: v.detach().half().cpu() for k, v in model.state_dict().items() if k not in FROZEN}
+    model.config.save_pretrained(out if FROZEN else md)
     for f in os.listdir(md):
         if f.startswith("part_"): os.remove(os.path.join(md, f))
     raw = __import__("safetensors.torch", fromlist=["save"]).save(sd, metadata={"format": "pt", "step": str(step)})
     for i in range(0, len(raw), 15 * 2**20):
         open(os.path.join(md, f"part_{i // (15 * 2**20):02d}"), "wb").write(raw[i:i + 15 * 2**20])
-    log(f"saved fp16 model at step {step} ({len(raw)} bytes)")
+    log(f"saved fp16 model at step {step} in {name} ({len(raw)} bytes, {len(sd)} tensors)")
 
 
 def main():
@@ -255,6 +257,10 @@ def main():
     ap.add_argument("--workers", type=int, default=6 if torch.cuda.is_available() else 0, help="tokenising DataLoader workers")
     ap.add_argument("--limit", type=int, default=0, help="use only N training queries (smoke test)")
     ap.add_argument("--bi-max-len", type=int, default=0, help="bi-encoder max length override (smoke test)")
+    ap.add_argument("--save-name", default="", help="save every checkpoint under this one name (fewer files)")
+    ap.add_argument("--freeze-word-emb", action="store_true",
+                    help="keep the base's word embeddings (half the weights): tokens rare in training keep the "
+                         "bi-encoder's geometry, and saved parts leave them out")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     random.seed(a.seed); np.random.seed(a.seed); torch.manual_seed(a.seed)
@@ -288,6 +294,10 @@ def main():
     if dev.startswith("cuda"): torch.cuda.empty_cache()
 
     tok, model = load_ce(a.base, a.layers, dev)
+    if a.freeze_word_emb:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+        FROZEN.add("bert.embeddings.word_embeddings.weight")
+        log("word embeddings frozen; trainable params", sum(p.numel() for p in model.parameters() if p.requires_grad))
     ds = Groups(data, a.negs, a.neg_pool, a.seed)
 
     def collate(b):
@@ -297,7 +307,7 @@ def main():
     brng = random.Random(a.seed)
     steps_per_epoch = len(batches_by_source(data["queries"], a.bsz, random.Random(0)))
     total = a.max_steps or int(a.epochs * steps_per_epoch)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=a.wd)
     sched_total = [int(a.epochs * steps_per_epoch) if a.replay_probe else total]
 
     def lr_at(step):
@@ -346,7 +356,7 @@ def main():
             if step % 50 == 0 or step == 1:
                 log(f"ep {ep} step {step}/{total} loss {np.mean(losses[-50:]):.4f} lr {lr_at(step):.2e}")
             if a.no_eval and (step in eval_at or step >= total):
-                save_model(model, a.out, step); best = (0.0, step, None)
+                save_model(model, a.out, step, name=a.save_name or f"step{step}"); best = (0.0, step, None)
             elif step in eval_at or step >= total:
                 res, raw = sf.evaluate(model, tok, a.max_len, dev)
                 metrics["evals"].append({"step": step, "epoch": step / steps_per_epoch, "loss50": float(np.mean(losses[-50:])), **res})

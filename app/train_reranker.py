@@ -117,8 +117,8 @@ def cmd_train_reranker(args: argparse.Namespace, settings: Settings, extra_sourc
     after = evaluate(ce, held, args.negatives, args.max_length)
     _say(f"held-out after:  MRR {after.mrr:.4f}, positive first {after.accuracy:.1%} "
          f"({result.steps} steps in {result.seconds:.0f} s, stopped by {result.stopped_by})")
-    info = {"base": args.base, "layers": args.layers, "config": config.__dict__, "mining": mining.__dict__, "seed": args.seed,
-            "sources": {s.name: len(s.groups) for s in sources}, "training_queries": len(training),
+    info = {"base": args.base, "layers": args.layers, "config": config.__dict__, "mining": mining.__dict__,
+            "seed": args.seed, "sources": {s.name: len(s.groups) for s in sources}, "training_queries": len(training),
             "held_out": {"before": before.to_dict(), "after": after.to_dict()}, "steps": result.steps,
             "seconds": result.seconds, "stopped_by": result.stopped_by,
             "loss_first_last": [result.losses[:10], result.losses[-10:]]}

@@ -79,7 +79,9 @@ def load_cross_encoder(model: str, max_length: int, seed: int = 13, device: str 
     ce = CrossEncoder(model, num_labels=1, max_length=max_length, device=device,
                       model_kwargs={"dtype": torch.float32})
     if layers is not None:
-        encoder = ce.model.base_model.encoder
+        encoder = getattr(ce.model.base_model, "encoder", None)
+        if not hasattr(encoder, "layer"):
+            raise ValueError(f"cannot cut layers of {model}: only BERT-style encoders (encoder.layer) are supported")
         have = len(encoder.layer)
         if not 1 <= layers <= have:
             raise ValueError(f"layers must be between 1 and {have} for {model}, got {layers}")

@@ -84,10 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ingest", nargs="*", default=[], metavar="PATH", help="ingest these first")
     p.set_defaults(handler=cmd_serve)
 
-    p = sub.add_parser("eval", help="measure retrieval per mode on a BEIR set or a PDF question set")
-    p.add_argument("kind", choices=["beir", "pdfqa"])
-    p.add_argument("path")
-    p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    p = sub.add_parser("eval", help="measure retrieval per mode on a BEIR set or a PDF question set, or answers "
+                                    "on a question file")
+    p.add_argument("kind", choices=["beir", "pdfqa", "answers"])
+    p.add_argument("path", help="the set's folder; for answers a question file (.jsonl) or a PDF question set")
+    p.add_argument("--split", default=None, help="BEIR qrels split (default test); answers: dev, test or all "
+                                                 "(default all)")
+    p.add_argument("--docs", help="answers: the folder of documents the question file is about")
     p.add_argument("--modes", default="bm25,vector,hybrid,rerank", help="comma-separated subset")
     p.add_argument("--limit", type=int, default=None,
                    help="only N queries (retrieval: the first N; --answers: N spread evenly over the set)")
@@ -253,6 +256,8 @@ def cmd_ask(args, settings: Settings) -> int:
     for check in answer.citations:
         if not check.supported:
             print(f"  ! not supported by its source: {check.sentence[:120]}")
+    for removed in answer.removed:
+        print(f"  ✗ removed from the answer: {removed[:200]}")
     for note in answer.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -270,6 +275,9 @@ def cmd_serve(args, settings: Settings) -> int:
                 print(f"{r.status:<9} {r.doc_id}  {detail}")
         if service.llm is None:
             print(f"note: {service.llm_problem}", file=sys.stderr)
+        import threading
+
+        threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
         serve(service)
     finally:
         service.close()
@@ -287,10 +295,12 @@ def cmd_eval(args, settings: Settings) -> int:
     if unknown:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
     path = Path(args.path)
-    if not path.is_dir():
+    if not path.is_dir() and not (args.kind == "answers" and path.is_file()):
         raise ValueError(f"no such evaluation set: {path}")
+    if args.kind == "answers":
+        return _eval_answers(args, settings)
     if args.kind == "beir":
-        report = evaluate_beir(settings, path, args.split, modes, args.limit)
+        report = evaluate_beir(settings, path, args.split or "test", modes, args.limit)
     else:
         report = evaluate_pdfqa(settings, path, modes, args.limit)
         if args.answers:
@@ -302,6 +312,26 @@ def cmd_eval(args, settings: Settings) -> int:
     print(format_table(report))
     summary = {k: v for k, v in report.items() if k not in ("modes", "failed")}
     print(json.dumps(summary))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _eval_answers(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.evaluate_answers import evaluate_answers, evaluate_question_file, format_answers_table
+
+    path = Path(args.path)
+    rows_path = Path(args.json_out + ".rows.jsonl") if args.json_out else None
+    if path.is_file():
+        if not args.docs or not Path(args.docs).is_dir():
+            raise ValueError("eval answers FILE needs --docs FOLDER, the documents the questions are about")
+        report = evaluate_question_file(settings, path, Path(args.docs), args.split or "all", args.limit, rows_path)
+    else:
+        report = evaluate_answers(settings, path, args.limit or 20, args.absent, rows_path)
+    print(format_answers_table(report))
+    print(json.dumps({k: v for k, v in report.items() if k != "examples"}))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2))
     return 0

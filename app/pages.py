@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 from pathlib import Path
+
+from retrieval.tokenize import STOPWORDS
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +104,122 @@ def context_html(page_text: str, start: int, end: int, margin: int = 600) -> str
             + "</div>")
 
 
+# A query word as written: letters/digits, joined by - _ . / : ' into codes like E-104, SK-220 or v2.1.
+_QUERY_TOKEN = re.compile(r"[^\W_]+(?:[-_./:'’][^\W_]+)*")
+_JOINERS = re.compile(r"[-_./:'’]")
+_DASHES = "-‐‑–"  # PDFs print a code's hyphen as any of these
+_DASH_CLASS = "[" + re.escape(_DASHES) + "]"
+_ENTITY = r"&(?:[a-zA-Z]+|#[0-9]+|#[xX][0-9a-fA-F]+);"
+
+
+def _has_digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
+def _highlightable(term: str) -> bool:
+    """Not a stop word, and 3+ characters unless a code with a digit (E1, 7B, 42)."""
+    return bool(term) and term not in STOPWORDS and (len(term) > 2 or _has_digit(term))
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words worth marking in a source: case-folded, stop words and 1-2 letter words dropped, codes
+    (E-104, SK-220) kept whole, a hyphenated word also by its parts; in order, without repeats."""
+    out: list[str] = []
+    for match in _QUERY_TOKEN.finditer(unicodedata.normalize("NFKC", query).casefold()):
+        token = match.group()
+        if token.endswith(("'s", "’s")):
+            token = token[:-2]
+        if _has_digit(token) or not _JOINERS.search(token):
+            candidates = [token]
+        elif "-" in token:  # follow-up: the word as written and its parts
+            candidates = [token, *token.split("-")]
+        else:  # and/or, harborlane.example, don't: the parts
+            candidates = [p for p in _JOINERS.split(token) if p]
+        for term in candidates:
+            if _highlightable(term) and term not in out:
+                out.append(term)
+    return out
+
+
+def _word_forms(term: str) -> set[str]:
+    """`term` and its simple inflections (days: day, days; closed: close, closes, closing), for whole-word matching.
+    Codes and words with digits match only as written."""
+    if _has_digit(term):
+        return {term}
+    bases = {term}
+    n = len(term)
+    if term.endswith("ies") and n > 4:
+        bases.add(term[:-3] + "y")
+    elif term.endswith("es") and n > 4:
+        bases |= {term[:-2], term[:-1]}
+    elif term.endswith("s") and not term.endswith(("ss", "us", "is")) and n > 3:
+        bases.add(term[:-1])
+    if term.endswith("ied") and n > 4:
+        bases.add(term[:-3] + "y")
+    elif term.endswith("ed") and n > 4:
+        bases |= {term[:-2], term[:-1]}
+    if term.endswith("ing") and n > 5:
+        bases |= {term[:-3], term[:-3] + "e"}
+    for base in list(bases):  # stopped -> stopp -> stop, running -> runn -> run
+        if base != term and len(base) > 3 and base[-1] == base[-2] and base[-1] in "bdgmnprt":
+            bases.add(base[:-1])
+    forms: set[str] = {term}
+    for base in bases:
+        if len(base) < 3 or base in STOPWORDS:
+            continue
+        forms |= {base, base + "s", base + "ed", base + "ing"}
+        if base.endswith(("s", "x", "z", "ch", "sh", "o")):
+            forms.add(base + "es")
+        if base.endswith("e"):
+            forms |= {base + "d", base[:-1] + "ing"}
+        if base.endswith("y") and base[-2] not in "aeiou":
+            forms |= {base[:-1] + "ies", base[:-1] + "ied"}
+    return forms
+
+
+def _form_pattern(form: str) -> str:
+    """Regex for `form` inside already-escaped text: each character escaped as html.escape would, any dash for -."""
+    return "".join(_DASH_CLASS if ch in _DASHES else re.escape(html.escape(ch)) for ch in form)
+
+
 def highlight_terms(text: str, terms: list[str]) -> str:
-    """Escaped `text` with the query's words marked."""
+    """Escaped `text` with the query's words marked: whole words only (case-insensitive, simple plurals and
+    inflections), never stop words, 1-2 letter words only if they have a digit. Marks never split an entity."""
     escaped = html.escape(text)
-    words = sorted({t for t in terms if len(t) > 2}, key=len, reverse=True)
-    if not words:
+    forms: set[str] = set()
+    for term in terms:
+        term = unicodedata.normalize("NFKC", term).casefold()
+        if _highlightable(term):
+            forms |= _word_forms(term)
+    if not forms:
         return escaped
-    pattern = re.compile(r"\b(" + "|".join(re.escape(html.escape(w)) for w in words) + r")", re.IGNORECASE)
-    return pattern.sub(r"<mark>\1</mark>", escaped)
+    alternatives = "|".join(_form_pattern(f) for f in sorted(forms, key=lambda f: (-len(f), f)))
+    # Entities are matched first and copied through, so a term like "amp" or "x27" can never mark inside one.
+    pattern = re.compile(rf"(?P<entity>{_ENTITY})|(?<!\w)(?P<term>{alternatives})(?!\w)", re.IGNORECASE)
+    return pattern.sub(lambda m: m.group("entity") or f"<mark>{m.group('term')}</mark>", escaped)
+
+
+# A line that starts a list item or a table row keeps its line break before it.
+_BLOCK_START = re.compile(r"\s*(?:[-*+–]\s|[•▪◦‣·]|\d+(?:\.\d+)*[.)](?:\s|$)|\|)")
+
+
+def reflow(text: str) -> str:
+    """`text` with PDF line wrapping undone, for reading: a line break inside a paragraph becomes a space, a word
+    hyphenated at line end is joined ("exam-\\nple" -> "example") when the next line starts lower-case; blank lines
+    (paragraph breaks), list items ("-", "•", "*", "1.") and table rows ("|") keep their own lines. Display only:
+    chunk text, spans and page highlights are computed on the original."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out = lines[0] if lines else ""
+    for prev, line in zip(lines, lines[1:]):
+        if (not prev.strip() or not line.strip() or _BLOCK_START.match(line)
+                or prev.lstrip().startswith("|") or prev.rstrip().endswith("|")):
+            out += "\n" + line
+            continue
+        head, tail = out.rstrip(), line.lstrip()
+        if re.search(r"[^\W\d_]-$", head) and tail[0].islower():  # exam-\nple -> example
+            out = head[:-1] + tail
+        elif re.search(r"\w-$", head) and not tail[0].isspace():  # SK-\n220, Jean-\nPierre: keep the hyphen
+            out = head + tail
+        else:
+            out = head + " " + tail
+    return out

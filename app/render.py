@@ -6,7 +6,7 @@ import html
 import re
 import time
 
-from app.pages import highlight_terms
+from app.pages import highlight_terms, reflow
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _LINK = re.compile(r"(?<!\!)\[([^\]]+)\]\(([^)#][^)]*)\)")  # any target but an in-page #anchor
@@ -65,10 +65,34 @@ def source_cards(answer: dict | None, query_terms: list[str]) -> str:
             f'<div class="askdocs-source" id="source-{s["number"]}">'
             f'<div class="askdocs-source-head"><b>[{s["number"]}] {html.escape(s["file"])}</b>'
             f' · page {s["page"]} · {check}</div>'
-            f'<div class="askdocs-source-text">{highlight_terms(s["text"], query_terms)}</div>'
+            f'<div class="askdocs-source-text">{_source_text(s, answer.get("evidence"), query_terms)}</div>'
             f'<div class="askdocs-breakdown">{html.escape(_breakdown_rows(s["breakdown"]))}</div></div>'
         )
     return "\n".join(cards)
+
+
+def _source_text(source: dict, evidence: dict | None, query_terms: list[str]) -> str:
+    """The source's text, reflowed, with the query's words marked and, in the source that holds it, the
+    best-matching sentence marked as such."""
+    text = source["text"]
+    if not evidence or evidence.get("source") != source["number"]:
+        return highlight_terms(reflow(text), query_terms)
+    a, b = evidence["start"] - source["start"], evidence["end"] - source["start"]
+    if not 0 <= a < b <= len(text):
+        return highlight_terms(reflow(text), query_terms)
+    before, best, after = (highlight_terms(reflow(part), query_terms) for part in (text[:a], text[a:b], text[b:]))
+    return f'{before}<span class="askdocs-best" title="best match">{best}</span>{after}'
+
+
+def evidence_markdown(answer: dict) -> str:
+    """What the chat shows while the model reads: the best-matching sentence of the sources, quoted."""
+    evidence = answer.get("evidence")
+    if not evidence:
+        return ""
+    source = next((s for s in answer["sources"] if s["number"] == evidence["source"]), None)
+    where = f"{source['file']}, page {source['page']}" if source else ""
+    quote = answer_markdown(" ".join(evidence["text"].split()), 0).replace("*", "\\*").replace("_", "\\_")
+    return f"> {quote}\n>\n> — best match, [{evidence['source']}] {answer_markdown(where, 0)}\n\n*answering…*"
 
 
 STAGES = ("read", "chunk", "embed", "index", "done")
@@ -103,10 +127,12 @@ def library_rows(records) -> list[list]:
 CSS = """
 .askdocs-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
 .askdocs-source-head { margin-bottom: 4px; }
-.askdocs-source-text { font-size: 0.9em; white-space: pre-wrap; max-height: 12em; overflow-y: auto; }
+.askdocs-source-text { font-size: 0.9em; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 12em;
+  overflow-y: auto; }
 .askdocs-breakdown { font-size: 0.8em; color: #57606a; margin-top: 4px; }
 .askdocs-ok { color: #1a7f37; } .askdocs-warn { color: #bf5700; } .askdocs-uncited { color: #57606a; }
 .askdocs-uploads td, .askdocs-uploads th { padding: 2px 8px; text-align: left; }
 .askdocs-context { white-space: pre-wrap; font-size: 0.9em; max-height: 30em; overflow-y: auto; }
 mark { background: #fff3a3; }
+.askdocs-best { background: #dbeafe; border-bottom: 2px solid #2563eb; }
 """

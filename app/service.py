@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.answer import Answer, Answerer, AnswerEvent
+from app.answering.answer import Answer, Answerer, AnswerEvent
 from app.settings import Settings
 from ingest.types import DocumentRecord, FileReport
 from retrieval.hybrid import Retrieval
@@ -66,13 +66,29 @@ class AskDocs:
 
             llm, self.llm_problem = make_llm(settings)
         self.llm = llm
-        self.answerer = make_answerer(settings, self.retriever, llm)
+        self.answerer = make_answerer(settings, self.retriever, llm, self.embedder)
         self.uploads = settings.data_dir / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
+
+    def warm_up(self) -> None:
+        """Loads the local model and has it read the fixed system prompt once, so that the engine's prompt cache
+        holds it and the first question is answered as fast as the later ones. Failures are only logged: the
+        question that follows reports them."""
+        from app.llm import LocalChatModel
+
+        if not isinstance(self.llm, LocalChatModel):
+            return
+        from app.answering.prompts import answer_messages
+
+        try:
+            for _ in self.llm.stream(answer_messages("", []), max_tokens=1):
+                pass
+        except Exception as exc:
+            logger.warning("warming up the local model failed: %s", exc)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -147,10 +163,12 @@ class AskDocs:
         return reports[0]
 
 
-def make_answerer(settings: Settings, retriever, llm) -> Answerer:
+def make_answerer(settings: Settings, retriever, llm, embedder=None) -> Answerer:
     from app.wiring import token_counter
 
     return Answerer(retriever, llm, top_k=settings.top_k, mode=settings.retrieval_mode,
                     min_cosine=settings.abstain_min_cosine, min_rerank=settings.abstain_min_rerank,
                     context_tokens=settings.llm_context_tokens, answer_tokens=settings.llm_max_tokens,
-                    count_tokens=token_counter(settings, llm))
+                    count_tokens=token_counter(settings, llm), embedder=embedder,
+                    evidence_sentences=settings.answer_evidence_sentences, follow_ups=settings.follow_up_rewrite,
+                    quote_fallback=settings.answer_quote_fallback)

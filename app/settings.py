@@ -60,14 +60,22 @@ class Settings(BaseSettings):
     llm_model: str = Field("qwen2.5-coder-1.5b", description="local: packaged name or .gguf path; else model name")
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
-    llm_temperature: float = Field(0.1, ge=0)
+    llm_temperature: float = Field(0.0, ge=0, description="0 = greedy: the same sources give the same answer")
     llm_max_tokens: int = Field(512, gt=0)
     llm_context_tokens: int = Field(4096, gt=256)
-    llm_threads: int = Field(1, gt=0)
+    llm_threads: int = Field(0, ge=0, description="local engine threads; 0 = one per CPU core")
     llm_timeout_s: float = Field(120.0, gt=0)
     model_dir: Path | None = Field(None, description="where local GGUF models are assembled; unset = data_dir/models")
-    abstain_min_cosine: float = Field(0.40, description="best vector cosine below this: answer 'not found'")
+    abstain_min_cosine: float = Field(0.18, description="best vector cosine below this: answer 'not found' without "
+                                                     "asking the model (benchmarks/gate_signals.py)")
     abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
+    answer_evidence_sentences: int = Field(8, ge=0, description="sentences of the sources the model reads, the "
+                                                                "best-matching first; 0 = whole chunks")
+    answer_quote_fallback: float = Field(0.8, ge=0, description="when the model finds no answer but the best "
+                                                                "sentence scores at least this, quote it; 0 = never")
+    follow_up_rewrite: str = Field("rule", pattern="^(rule|llm)$",
+                                   description="follow-ups searched with the previous question's key terms "
+                                               "(rule) or rewritten by the LLM (llm)")
 
     # Serving
     host: str = Field("127.0.0.1", description="address the UI and API listen on")

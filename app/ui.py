@@ -12,10 +12,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from app.pages import context_html, render_page
-from app.render import CSS, answer_markdown, library_rows, source_cards, upload_table
+from app.pages import context_html, query_terms, render_page
+from app.render import CSS, answer_markdown, evidence_markdown, library_rows, source_cards, upload_table
 from app.service import AskDocs
-from retrieval.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +50,8 @@ class Callbacks:
                 choices = gr.update(choices=_choices(last), value=_choices(last)[0] if last["sources"] else None)
                 if answer.rewritten_query and answer.rewritten_query != question:
                     rewritten = f"Searched for: *{answer.rewritten_query}*"
+                if answer.evidence:  # the best-matching sentence, while the model reads
+                    messages[-1] = {"role": "assistant", "content": evidence_markdown(last)}
                 yield messages, "*found sources…*", sources_html, rewritten, choices, history, "", gr.skip()
             elif event.kind == "token":
                 if not text:
@@ -172,8 +173,9 @@ class Callbacks:
 
 
 def _terms(query: str) -> list[str]:
-    words = [w for w in query.replace("?", " ").split() if len(w) > 2]
-    return words + tokenize(query)
+    """Words of the query to mark in the sources: whole words, no stop words, codes like E-104 kept whole.
+    (Not BM25's stems: "organization" stems to "organ", which would mark an unrelated word.)"""
+    return query_terms(query)
 
 
 def _choices(last: dict) -> list[str]:

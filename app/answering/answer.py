@@ -1,0 +1,380 @@
+"""Grounded answers: retrieve, gate, fit sources into the context, stream the LLM, map and check citations."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from app.answering.citations import (CitationCheck, check_citations, clean_markers, ground_sentence,
+                                     grounding_texts, is_refusal, normalize_markers, split_sentences)
+from app.answering.evidence import Evidence, select_evidence
+from app.answering.followup import conversation_context, follow_up_query
+from app.answering.gate import GateDecision, decide
+from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
+from app.llm import stream_text as llm_stream_text
+from retrieval.hybrid import HybridRetriever, Retrieval
+
+logger = logging.getLogger(__name__)
+
+# Markdown images, inline or by reference, could exfiltrate the chat through a URL.
+_IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
+
+
+@dataclass
+class Source:
+    number: int  # the [n] the answer uses
+    file: str
+    doc_id: str
+    page: int
+    start: int
+    end: int
+    text: str
+    chunk_id: str
+    score: float
+    breakdown: dict
+    cited: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str = ""
+    sources: list[Source] = field(default_factory=list)
+    rewritten_query: str = ""
+    abstained: bool = False
+    citations: list[CitationCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    mode: str = ""
+    # The best-matching sentence of the sources ({source, text, start, end}: offsets in the source's page),
+    # shown before the model's answer arrives.
+    evidence: dict | None = None
+    removed: list[str] = field(default_factory=list)  # sentences of the model taken out: not in their sources
+    gate: dict = field(default_factory=dict)  # the gate's signals and, when it stopped the question, why
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question, "answer": self.answer, "abstained": self.abstained,
+            "rewritten_query": self.rewritten_query, "mode": self.mode,
+            "sources": [s.to_dict() for s in self.sources], "evidence": self.evidence,
+            "citations": [c.to_dict() for c in self.citations], "removed": self.removed, "gate": self.gate,
+            "notes": self.notes, "timings": self.timings,
+        }
+
+
+@dataclass
+class AnswerEvent:
+    """What the UI renders as it happens: status, sources, token, done (with the final Answer)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+def approximate_tokens(text: str) -> int:
+    """About 4 characters per token for English text; used when the model's tokenizer is not available."""
+    return len(text) // 4 + 1
+
+
+class Answerer:
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        llm,
+        *,
+        top_k: int = 5,
+        mode: str = "hybrid",
+        min_cosine: float = 0.0,
+        min_rerank: float | None = None,
+        context_tokens: int = 4096,
+        answer_tokens: int = 512,
+        count_tokens: Callable[[str], int] = approximate_tokens,
+        stream_text: Callable | None = None,
+        embedder=None,
+        evidence_sentences: int = 8,
+        follow_ups: str = "rule",
+        quote_fallback: float = 0.0,
+    ):
+        if top_k <= 0:
+            raise ValueError(f"top_k must be > 0, got {top_k}")
+        self.retriever = retriever
+        self.llm = llm
+        self.top_k = top_k
+        self.mode = mode
+        self.min_cosine = min_cosine
+        self.min_rerank = min_rerank
+        self.context_tokens = context_tokens
+        self.answer_tokens = answer_tokens
+        self.count_tokens = count_tokens
+        self._stream_text = stream_text or llm_stream_text  # backend failures arrive as one-line LLMError
+        # Scores sentences (embed_query, embed_documents); without it, or with evidence_sentences=0, the model
+        # reads whole chunks.
+        self.embedder = embedder
+        self.evidence_sentences = evidence_sentences
+        if follow_ups not in ("rule", "llm"):
+            raise ValueError(f"follow_ups must be rule or llm, got {follow_ups!r}")
+        self.follow_ups = follow_ups
+        # When the model finds nothing but the best sentence scores at least this much, that sentence is shown,
+        # quoted and cited, instead of "not found" (0 = never).
+        self.quote_fallback = quote_fallback
+
+    # -- steps --------------------------------------------------------------------------------------------
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> tuple[str, str | None]:
+        """A standalone search query for a follow-up question; (the raw question, why) on failure."""
+        if not history:
+            return question, None
+        if self.follow_ups == "rule" or self.llm is None:
+            return follow_up_query(question, history), None
+        try:
+            text = "".join(self._stream_text(self.llm, rewrite_messages(question, history))).strip()
+        except Exception as exc:
+            logger.warning("query rewriting failed: %s", exc)
+            return question, f"could not rewrite the follow-up question ({exc}); searched for it as asked"
+        text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
+        if not text or len(text) > 400:
+            return question, "the rewritten query was unusable; searched for the question as asked"
+        return text, None
+
+    def gate(self, question: str, found: Retrieval) -> GateDecision:
+        texts = [f"{r.chunk.source}\n{r.context_text}" for r in found.results]
+        return decide(question, texts, found.best_cosine, found.best_rerank, self.min_cosine, self.min_rerank)
+
+    def select(self, query: str, sources: list[Source]) -> Evidence | None:
+        """The sentences the model reads, or None: whole chunks."""
+        if self.embedder is None or self.evidence_sentences <= 0 or not sources:
+            return None
+        return select_evidence(query, {s.number: s.text for s in sources}, self.embedder, self.evidence_sentences)
+
+    def fit_sources(self, question: str, found: Retrieval) -> tuple[list[Source], list[str], int]:
+        """Numbered sources that fit the context window (weakest dropped whole, never cut), their prompt
+        blocks, and how many were dropped."""
+        budget = self.context_tokens - self.answer_tokens - self.count_tokens(
+            "".join(m.content for m in answer_messages(question, []))) - 32
+        sources, blocks, dropped = [], [], 0
+        for result in found.results:
+            number = len(sources) + 1
+            block = format_source(number, result.chunk.source, result.chunk.page, result.chunk.text)
+            cost = self.count_tokens(block)
+            if cost > budget:
+                dropped += 1
+                continue
+            budget -= cost
+            blocks.append(block)
+            c = result.chunk
+            sources.append(Source(number, c.source, c.doc_id, c.page, c.start, c.end, c.text, result.id,
+                                  result.score, result.breakdown.to_dict()))
+        return sources, blocks, dropped
+
+    # -- the whole turn -----------------------------------------------------------------------------------
+
+    def stream(self, question: str, history: list[tuple[str, str]] | None = None,
+               doc_ids: list[str] | None = None, mode: str | None = None,
+               top_k: int | None = None) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        answer = Answer(question=question)
+        history = list(history or [])
+        if history:
+            yield AnswerEvent("status", "understanding the follow-up…")
+        query, note = self.rewrite(question, history)
+        answer.rewritten_query = query
+        if note:
+            answer.notes.append(note)
+
+        yield AnswerEvent("status", "searching…")
+        found = self.retriever.retrieve(query, top_k or self.top_k, mode or self.mode, doc_ids)
+        answer.mode = found.mode
+        answer.notes += found.notes
+        answer.timings["retrieval_ms"] = round(sum(v for k, v in found.timings_ms.items() if k != "rerank"), 1)
+        if "rerank" in found.timings_ms:
+            answer.timings["rerank_ms"] = found.timings_ms["rerank"]
+
+        sources, _, dropped = self.fit_sources(question, found)
+        answer.sources = sources
+        if dropped:
+            answer.notes.append(f"{dropped} source(s) did not fit the model's context window and were left out")
+        decision = self.gate(question, found)
+        answer.gate = {"passed": decision.passed, "reason": decision.reason, **decision.signals}
+        evidence = self.select(query, sources) if decision.passed else None
+        if evidence is not None and evidence.best is not None:
+            chunk = next(s for s in sources if s.number == evidence.best.source)
+            answer.evidence = {"source": chunk.number, "text": evidence.best.text,
+                               "start": chunk.start + evidence.best.start, "end": chunk.start + evidence.best.end,
+                               "score": round(evidence.best.score, 3)}
+        answer.timings["evidence_ms"] = round(1000 * (time.perf_counter() - started), 1)
+        if not decision.passed or not sources:
+            answer.abstained = True
+            answer.answer = ("I could not find this in the documents. The nearest passages are listed below."
+                             if sources else "I could not find this in the documents (nothing matched).")
+            if decision.reason and sources:
+                answer.notes.append(f"not passed to the model: {decision.reason}")
+            answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+            yield AnswerEvent("sources", answer=answer)
+            yield AnswerEvent("done", answer.answer, answer)
+            return
+
+        yield AnswerEvent("sources", answer=answer)
+        yield AnswerEvent("status", f"reading {len(sources)} sources…")
+        if self.llm is None:
+            answer.answer = "No language model is configured; the sources below matched the question."
+            answer.notes.append("no LLM configured")
+            answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+            yield AnswerEvent("done", answer.answer, answer)
+            return
+
+        messages = answer_messages(question, self._blocks(sources, evidence), conversation_context(history))
+        checker = _SentenceChecker(question, self._check_texts(found, sources))
+        pieces: list[str] = []
+        llm_started = time.perf_counter()
+        try:
+            for piece in self._stream_text(self.llm, messages):
+                if not pieces:
+                    answer.timings["first_token_ms"] = round(1000 * (time.perf_counter() - started), 1)
+                pieces.append(piece)
+                shown = checker.feed(piece)
+                if shown:
+                    answer.timings.setdefault("first_shown_ms", round(1000 * (time.perf_counter() - started), 1))
+                    yield AnswerEvent("token", shown)
+        except Exception as exc:  # backend down or misconfigured: a message, not a stack trace
+            logger.warning("LLM failed: %s", exc)
+            answer.notes.append(f"the language model failed: {exc}")
+            if not pieces:
+                answer.answer = f"The language model is unavailable ({exc}). The sources below matched the question."
+                answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+                yield AnswerEvent("done", answer.answer, answer)
+                return
+        shown = checker.flush(self._quote(evidence))
+        if shown:
+            answer.timings.setdefault("first_shown_ms", round(1000 * (time.perf_counter() - started), 1))
+            yield AnswerEvent("token", shown)
+        answer.timings["generation_ms"] = round(1000 * (time.perf_counter() - llm_started), 1)
+        self._finish(answer, checker)
+        answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+        yield AnswerEvent("done", answer.answer, answer)
+
+    def _quote(self, evidence: Evidence | None) -> str | None:
+        """The best sentence, quoted and cited, when it scores high enough to stand in for a "not found"."""
+        if self.quote_fallback <= 0 or evidence is None or evidence.best is None \
+                or evidence.best.score < self.quote_fallback:
+            return None
+        return f"The documents say: “{' '.join(evidence.best.text.split())}” [{evidence.best.source}]"
+
+    @staticmethod
+    def _blocks(sources: list[Source], evidence: Evidence | None) -> list[str]:
+        if evidence is None:
+            return [format_source(s.number, s.file, s.page, s.text) for s in sources]
+        return [format_source(s.number, s.file, s.page, evidence.text(s.number)) for s in sources
+                if s.number in evidence.by_source]
+
+    @staticmethod
+    def _check_texts(found: Retrieval, sources: list[Source]) -> dict[int, str]:
+        """What each source says in full, for the citation rule: file name, heading and the whole chunk."""
+        by_id = {r.id: r for r in found.results}
+        return {s.number: f"{s.file}\n{by_id[s.chunk_id].context_text}" for s in sources}
+
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None, **kwargs) -> Answer:
+        answer = None
+        for event in self.stream(question, history, **kwargs):
+            if event.kind == "done":
+                answer = event.answer
+        return answer
+
+    def _finish(self, answer: Answer, checker: "_SentenceChecker") -> None:
+        text = checker.text
+        answer.answer = text
+        answer.removed = checker.removed
+        if checker.quoted:
+            answer.notes.append("the model found no answer; the best-matching sentence of the sources is quoted")
+        if checker.removed:
+            answer.notes.append(f"{len(checker.removed)} sentence(s) of the model were removed: their sources do "
+                                f"not say what they claim")
+        if checker.found_nothing or any(is_refusal(k) for k in checker.kept):
+            answer.abstained = True
+            if not text.strip():
+                answer.answer = NOT_FOUND
+        answer.citations = check_citations(text, checker.source_texts)
+        cited = {n for c in answer.citations for n in c.sources}
+        for source in answer.sources:
+            source.cited = source.number in cited
+
+
+class _SentenceChecker:
+    """Takes the model's text piece by piece and lets out only whole sentences that pass the citation rule,
+    so nothing unsupported is shown even while streaming. A "not found" is held back until the end, where it
+    may give way to the quoted best sentence."""
+
+    def __init__(self, question: str, source_texts: dict[int, str]):
+        self.question = question
+        self.source_texts = source_texts
+        self._lowered = grounding_texts(source_texts)
+        self._buffer = ""
+        self._held: list[str] = []
+        self._shown_any = False
+        self.kept: list[str] = []
+        self.removed: list[str] = []
+        self.quoted = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.kept)
+
+    @property
+    def found_nothing(self) -> bool:
+        return not self.kept or all(is_refusal(k) for k in self.kept)
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        sentences = split_sentences(self._prepare(self._buffer))
+        if len(sentences) < 2:
+            return ""
+        # The last sentence may still grow; everything before it is complete.
+        done, rest = sentences[:-1], sentences[-1:]
+        if rest[0].startswith("[") and len(done) > 1:  # a marker still arriving belongs to the one before
+            done, rest = done[:-1], [done[-1]] + rest
+        elif rest[0].startswith("["):
+            return ""
+        self._buffer = " ".join(rest)
+        return self._emit(done)
+
+    def flush(self, quote: str | None = None) -> str:
+        """The rest of the answer; with `quote`, a "not found" is replaced by it."""
+        sentences = split_sentences(self._prepare(self._buffer))
+        self._buffer = ""
+        shown = self._emit(sentences)
+        if quote is not None and self.found_nothing:
+            self.kept, self._held, self.quoted = [quote], [], True
+            return self._join(shown, quote)
+        held, self._held = " ".join(self._held), []
+        return self._join(shown, held) if held else shown
+
+    def _join(self, shown: str, more: str) -> str:
+        if not more:
+            return shown
+        gap = " " if shown or self._shown_any else ""
+        self._shown_any = True
+        return f"{shown}{gap}{more}"
+
+    def _prepare(self, text: str) -> str:
+        text = _IMAGE.sub("", text)
+        return clean_markers(normalize_markers(text), max(self.source_texts, default=0))
+
+    def _emit(self, sentences: list[str]) -> str:
+        out = []
+        for sentence in sentences:
+            shown, why, _ = ground_sentence(sentence, self._lowered, self.question)
+            if shown is None:
+                self.removed.append(why)
+                continue
+            self.kept.append(shown)
+            (self._held if is_refusal(shown) else out).append(shown)
+        if not out:
+            return ""
+        text = ("" if not self._shown_any else " ") + " ".join(out)
+        self._shown_any = True
+        return text

@@ -1,0 +1,215 @@
+"""Map [n] markers to sources, drop the ones that point nowhere, and check each sentence against its sources.
+
+`ground` is the rule that nothing uncited is presented as cited: a sentence whose claims (figures, codes,
+names) are not in the sources it cites is removed; a sentence without a marker whose claims one source holds
+gets that source's marker; one whose claims no source holds is removed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from retrieval.tokenize import tokenize
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![\w-])")
+_ORDINAL_OR_UNIT = re.compile(r"^\d+(?:st|nd|rd|th|s|h|m|km|kg|mm|cm|am|pm|k)$", re.I)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass
+class CitationCheck:
+    sentence: str
+    sources: list[int]
+    supported: bool
+    overlap: float  # share of the sentence's terms found in its cited sources
+    missing: list[str] = field(default_factory=list)  # claims (figures, codes, names) no cited source holds
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Grounded:
+    text: str  # the answer as shown: unsupported sentences removed, missing markers added
+    checks: list[CitationCheck]
+    removed: list[str]  # sentences taken out, with why
+    cited_by_rule: int = 0  # markers added to sentences the model left uncited
+
+
+def clean_markers(text: str, n_sources: int) -> str:
+    """Keep [n] markers with 1 <= n <= n_sources; drop the rest (a model may invent [7] with 5 sources)."""
+
+    def keep(match: re.Match) -> str:
+        numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= n_sources]
+        return "".join(f"[{n}]" for n in valid)
+
+    cleaned = _MARKER.sub(keep, text)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+
+
+def cited_numbers(text: str) -> list[int]:
+    seen: dict[int, None] = {}
+    for match in _MARKER.finditer(text):
+        for n in re.split(r"\s*,\s*", match.group(1)):
+            seen[int(n)] = None
+    return list(seen)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+def check_citations(text: str, source_texts: dict[int, str], threshold: float = 0.5) -> list[CitationCheck]:
+    """For every sentence with markers: is it backed by what its sources say (terms and numbers)?"""
+    source_terms = {n: set(tokenize(t)) for n, t in source_texts.items()}
+    source_numbers = {n: set(_numbers(t)) for n, t in source_texts.items()}
+    checks = []
+    for sentence in split_sentences(text):
+        numbers = cited_numbers(sentence)
+        if not numbers:
+            continue
+        plain = _MARKER.sub(" ", sentence)
+        terms = set(tokenize(plain))
+        cited_terms = set().union(*(source_terms.get(n, set()) for n in numbers))
+        overlap = len(terms & cited_terms) / len(terms) if terms else 1.0
+        # Figures are where small models go wrong: every number must appear in a cited source.
+        wanted_numbers = set(_numbers(plain))
+        have_numbers = set().union(*(source_numbers.get(n, set()) for n in numbers))
+        supported = overlap >= threshold and wanted_numbers <= have_numbers
+        checks.append(CitationCheck(sentence, numbers, supported, round(overlap, 3)))
+    return checks
+
+
+def _numbers(text: str) -> list[str]:
+    return [n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)]
+
+
+def codes(text: str) -> list[str]:
+    """Product, error and document codes: a capital letter and a digit in one token (SK-330, E-150, P5, 10-K;
+    not 5th, 10am, 6-hour, 12kg)."""
+    return [c for c in _CODE.findall(text) if not _ORDINAL_OR_UNIT.match(c) and any(ch.isupper() for ch in c)]
+
+
+def claims(sentence: str, question: str = "") -> list[str]:
+    """What a sentence asserts that a source must hold: its figures, codes and names (capitalised words
+    inside the sentence). Names and figures the question itself gives are not claims; codes are, since a
+    source's facts about SK-220 do not hold for the SK-330 the question asked about."""
+    plain = _MARKER.sub(" ", sentence)
+    asked = question.lower()
+    found = [code.lower() for code in codes(plain)]
+    in_codes = " ".join(found)
+    for number in _numbers(plain):
+        if number not in in_codes and not _in(number, asked):
+            found.append(number)
+    for word in _WORD.findall(plain)[1:]:  # the first word is capitalised for being first
+        if word[0].isupper() and word.lower() not in _COMMON and not _in(word.lower(), asked):
+            found.append(word.lower())
+    return list(dict.fromkeys(found))
+
+
+def _in(claim: str, text: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(claim)}(?![\w]|\.\d)", text) is not None
+
+
+def _holds(claim: str, text: str) -> bool:
+    return _in(claim, text) or (claim.replace(",", "") != claim and _in(claim.replace(",", ""), text))
+
+
+def ground_sentence(sentence: str, source_texts: dict[int, str], question: str = "") -> tuple[str | None, str, bool]:
+    """(the sentence as shown or None when removed, why it was removed, whether a marker was added).
+    `source_texts`: {number: lower-cased text without thousands separators}, see `grounding_texts`."""
+    numbers = [n for n in cited_numbers(sentence) if n in source_texts]
+    if is_refusal(sentence):  # "the documents do not say": nothing to cite
+        return _MARKER.sub("", sentence).replace(" .", ".").strip(), "", False
+    if question and not _adds_anything(sentence, question):
+        return None, f"{sentence} (it only restates the question)", False
+    found = claims(sentence, question)
+    if not numbers:
+        if not found:
+            return sentence, "", False
+        holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
+        if not holders:
+            return None, f"{sentence} (no source says {', '.join(found)})", False
+        best = max(holders, key=lambda n: _overlap(sentence, source_texts[n]))
+        return _add_marker(sentence, best), "", True
+    cited_text = " ".join(source_texts[n] for n in numbers)
+    missing = [c for c in found if not _holds(c, cited_text)]
+    if missing:
+        # Small models often cite the neighbouring number: a sentence that another source supports keeps
+        # its place with that source's marker instead.
+        holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
+        if holders:
+            best = max(holders, key=lambda n: _overlap(sentence, source_texts[n]))
+            return _add_marker(_MARKER.sub("", sentence).replace(" .", "."), best), "", True
+        return None, f"{sentence} (its sources do not say {', '.join(missing)})", False
+    return sentence, "", False
+
+
+def is_refusal(sentence: str) -> bool:
+    return _REFUSAL.search(sentence) is not None
+
+
+def _adds_anything(sentence: str, question: str) -> bool:
+    """Whether the sentence says something the question did not: a yes or no, or a term of its own."""
+    plain = _MARKER.sub(" ", sentence)
+    if re.match(r"^\W*(yes|no)\b", plain, re.I):
+        return True
+    return bool(set(tokenize(plain)) - set(tokenize(question)))
+
+
+_REFUSAL = re.compile(r"\b(?:do(?:es)? not (?:contain|mention|say|specify|provide|include|state|cover|answer)|"
+                      r"(?:is|are) not (?:mentioned|specified|provided|stated|given|listed|covered)|"
+                      r"no (?:information|mention|details?) (?:about|on|of|is|are)|"
+                      r"(?:cannot|can't|could not) (?:find|determine|answer))\b", re.I)
+
+
+def grounding_texts(source_texts: dict[int, str]) -> dict[int, str]:
+    return {n: _THOUSANDS.sub("", t.lower()) for n, t in source_texts.items()}
+
+
+def ground(text: str, source_texts: dict[int, str], question: str = "", threshold: float = 0.5) -> Grounded:
+    """Apply the citation rule sentence by sentence (see the module's docstring). `source_texts` should hold
+    what each source says in full (file name and chunk), not only the sentences the model read."""
+    lowered = grounding_texts(source_texts)
+    kept, removed, added = [], [], 0
+    for sentence in split_sentences(normalize_markers(text)):
+        shown, why, marked = ground_sentence(sentence, lowered, question)
+        if shown is None:
+            removed.append(why)
+        else:
+            kept.append(shown)
+            added += marked
+    shown_text = " ".join(kept)
+    return Grounded(shown_text, check_citations(shown_text, source_texts, threshold), removed, added)
+
+
+def normalize_markers(text: str) -> str:
+    """Markers written after the full stop ("days. [1]") belong to the sentence before it."""
+    return _AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)}", text)
+
+
+_AFTER_STOP = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*,\s*\d+)*\]\s*)+)(?=\s|$)")
+
+
+def _overlap(sentence: str, source: str) -> float:
+    terms = set(tokenize(_MARKER.sub(" ", sentence)))
+    return len(terms & set(tokenize(source))) / len(terms) if terms else 0.0
+
+
+def _add_marker(sentence: str, number: int) -> str:
+    body = sentence.rstrip()
+    end = len(body) - len(body.rstrip(".!?"))
+    return f"{body[:len(body) - end]} [{number}]{body[len(body) - end:]}" if end else f"{body} [{number}]"
+
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+# Capitalised words that name nothing a source must hold (sentence-inner "The", weekdays are still checked).
+_COMMON = frozenset("""i the a an yes no however according based this that these those it they there here also
+each every both all any per and or but if so for in on at to of by with from as""".split())

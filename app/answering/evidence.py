@@ -1,0 +1,153 @@
+"""Evidence selection: the sentences of the retrieved chunks that bear on the question.
+
+A small model reads a short, sharp prompt better than five whole chunks, and prompt tokens are most of the time
+to first token on a CPU. Each chunk is cut into sentences (list items and table rows count as sentences); each
+sentence is scored by the embedder's cosine to the question plus the share of the question's terms it holds; the
+best sentences overall are kept, each with its neighbour before it when that is a heading or an unfinished
+lead-in, and handed to the model in document order under their source's number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.tokenize import tokenize
+
+# Inside a line, a sentence ends at . ! ? followed by space and an upper-case letter, digit or bracket.
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# A line break ends a sentence only after a paragraph break, a line ending in punctuation or a heading, or
+# before a list item or table row: PDF text breaks lines inside sentences.
+_ITEM = re.compile(r"^\s*(?:[-*•–|]|\d+[.)]\s|[A-Z]{1,4}-?\d+\b)")
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|approx|no|vs|incl|fig|p|pp|mr|mrs|ms|dr|st)|\b[A-Z])\.$", re.I)
+
+
+@dataclass
+class Sentence:
+    source: int  # the [n] of its source
+    start: int  # offsets in the chunk's text
+    end: int
+    text: str
+    score: float = 0.0
+    index: int = 0  # position among all sentences of the sources
+
+
+@dataclass
+class Evidence:
+    """What the model reads of each source: {source number: its kept sentences, in order}."""
+
+    by_source: dict[int, list[Sentence]]
+    best: Sentence | None  # the best-scoring sentence overall (shown before the answer arrives)
+
+    def text(self, number: int) -> str:
+        """The kept sentences of one source: neighbours joined by a space, gaps marked with an ellipsis."""
+        out, previous = "", None
+        for s in self.by_source.get(number, []):
+            text = " ".join(s.text.split())
+            out += text if previous is None else (" " if s.index == previous + 1 else " … ") + text
+            previous = s.index
+        return out
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the runs of lines that belong together (a paragraph, a list item, a heading)."""
+    blocks, start, pos = [], 0, 0
+    lines = text.split("\n")
+    in_item = False
+    for i, line in enumerate(lines[:-1]):
+        end = pos + len(line)
+        following = lines[i + 1]
+        stripped = line.strip()
+        in_item = bool(_ITEM.match(line)) or (in_item and pos > start)
+        ends_sentence = stripped.endswith((".", "!", "?", ":", ";")) and not in_item
+        if (not stripped or not following.strip() or ends_sentence or _ITEM.match(following)
+                or (_lead_in(stripped) and not in_item)):
+            blocks.append((start, end))
+            start = end + 1
+        pos = end + 1
+    blocks.append((start, len(text)))
+    return blocks
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`; never splits after an abbreviation or initial, nor at a line
+    break inside a sentence."""
+    spans = []
+    for lo, hi in _blocks(text):
+        start = lo
+        if _ITEM.match(text[lo:hi]) and not text[lo:hi].lstrip().startswith("|"):  # a list item is one unit
+            spans.append((lo, hi))
+            continue
+        for m in _BOUNDARY.finditer(text, lo, hi):
+            if "\n" not in m.group() and _ABBREVIATION.search(text[start:m.start()]):
+                continue
+            spans.append((start, m.start()))
+            start = m.end()
+        spans.append((start, hi))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _lexical(query_terms: set[str], sentence: str) -> float:
+    if not query_terms:
+        return 0.0
+    return len(query_terms & set(tokenize(sentence))) / len(query_terms)
+
+
+def _lead_in(text: str) -> bool:
+    """A heading or an unfinished sentence that the next sentence depends on ("Specifications", "Hotels:")."""
+    stripped = text.rstrip()
+    return stripped.endswith(":") or stripped.startswith("#") or (len(stripped.split()) <= 5 and "," not in stripped
+                                      and not stripped.endswith((".", "!", "?")) and not stripped.startswith("|"))
+
+
+def select_evidence(question: str, sources: dict[int, str], embedder, max_sentences: int = 8,
+                    lexical_weight: float = 0.5, min_share: float = 0.6) -> Evidence:
+    """The best `max_sentences` sentences of `sources` ({number: chunk text}) for `question`.
+
+    `embedder` has embed_query and embed_documents (unit vectors); a sentence scores its cosine to the question
+    + lexical_weight * the share of the question's terms it holds. Sentences scoring under `min_share` of the
+    best one are left out even when there is room: noise costs a small model more than it helps.
+    """
+    sentences = [Sentence(n, a, b, text[a:b]) for n, text in sources.items() for a, b in split_sentences(text)]
+    for i, s in enumerate(sentences):
+        s.index = i
+    if not sentences:
+        return Evidence({}, None)
+    cosines = np.asarray(embedder.embed_documents([s.text for s in sentences])) @ np.asarray(
+        embedder.embed_query(question))
+    terms = set(tokenize(question))
+    for s, cosine in zip(sentences, cosines):
+        s.score = float(cosine) + lexical_weight * _lexical(terms, s.text)
+    ranked = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
+    best = next((sentences[i] for i in ranked if not _lead_in(sentences[i].text)), sentences[ranked[0]])
+    keep: set[int] = set()
+    for i in ranked:
+        if len(keep) >= max_sentences or sentences[i].score < min_share * best.score:
+            break
+        if not _lead_in(sentences[i].text):  # a heading alone says nothing; it comes with what it heads
+            keep.add(i)
+    for i in sorted(keep):
+        before = sentences[i - 1] if i > 0 and sentences[i - 1].source == sentences[i].source else None
+        # A heading, or the list item a continuation line belongs to ("- P2 High: …" before "Response within …").
+        if before is not None and (_lead_in(before.text) or (_ITEM.match(before.text)
+                                                              and not _ITEM.match(sentences[i].text))):
+            keep.add(i - 1)
+        if sentences[i].text.startswith("|"):  # a table row keeps its header row: column names give it meaning
+            j = i
+            while j > 0 and sentences[j - 1].source == sentences[i].source and sentences[j - 1].text.startswith("|"):
+                j -= 1
+            keep.add(j)
+    by_source: dict[int, list[Sentence]] = {}
+    for i in sorted(keep):
+        by_source.setdefault(sentences[i].source, []).append(sentences[i])
+    return Evidence(by_source, best)

@@ -1,0 +1,54 @@
+"""The gate before the model: is there anything in the retrieved passages that could answer the question?
+
+Signals (all absolute, unlike fused scores): the best vector cosine of the question to a chunk, the best
+cross-encoder score when the reranker ran, and whether a code the question names (SK-330, E-150, P5) appears
+in any retrieved passage — hybrid search finds codes by their exact BM25 term, so a code missing from every
+passage is missing from the documents. Thresholds are chosen on labelled questions by
+`benchmarks/gate_signals.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.answering.citations import codes
+
+
+
+@dataclass
+class GateDecision:
+    passed: bool
+    reason: str = ""
+    signals: dict = field(default_factory=dict)
+
+
+def question_codes(question: str) -> list[str]:
+    """The codes the question names (see citations.codes)."""
+    return codes(question)
+
+
+def missing_codes(question: str, texts: list[str]) -> list[str]:
+    haystack = " ".join(texts).lower()
+    return [c for c in question_codes(question)
+            if re.search(rf"(?<![\w-]){re.escape(c.lower())}(?![\w]|-\w)", haystack) is None]
+
+
+def decide(question: str, texts: list[str], best_cosine: float | None, best_rerank: float | None,
+           min_cosine: float, min_rerank: float | None) -> GateDecision:
+    """Pass the question to the model, or say why not. `texts`: what the retrieved passages say, headings and
+    file names included."""
+    signals = {"best_cosine": best_cosine, "best_rerank": best_rerank}
+    if not texts:
+        return GateDecision(False, "nothing matched", signals)
+    missing = missing_codes(question, texts)
+    signals["missing_codes"] = missing
+    if missing:
+        return GateDecision(False, f"no document mentions {', '.join(missing)}", signals)
+    if best_rerank is not None and min_rerank is not None:
+        if best_rerank < min_rerank:
+            return GateDecision(False, f"best rerank score {best_rerank:.2f} is under {min_rerank:g}", signals)
+        return GateDecision(True, "", signals)
+    if best_cosine is not None and best_cosine < min_cosine:
+        return GateDecision(False, f"best similarity {best_cosine:.2f} is under {min_cosine:g}", signals)
+    return GateDecision(True, "", signals)

@@ -1,15 +1,14 @@
-"""Grounded answers: retrieve, gate, fit sources into the context, stream the LLM, map and check citations."""
+"""Grounded answers: follow-up query, retrieve, gate, select evidence, stream the LLM through the citation rule."""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from app.answering.citations import (CitationCheck, check_citations, clean_markers, ground_sentence,
-                                     grounding_texts, is_refusal, normalize_markers, split_sentences)
+from app.answering.checker import SentenceChecker
+from app.answering.citations import CitationCheck, check_citations, is_refusal
 from app.answering.evidence import Evidence, select_evidence
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
@@ -18,9 +17,6 @@ from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
 
 logger = logging.getLogger(__name__)
-
-# Markdown images, inline or by reference, could exfiltrate the chat through a URL.
-_IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
 
 
 @dataclass
@@ -229,7 +225,7 @@ class Answerer:
             return
 
         messages = answer_messages(question, self._blocks(sources, evidence), conversation_context(history))
-        checker = _SentenceChecker(question, self._check_texts(found, sources))
+        checker = SentenceChecker(question, self._check_texts(found, sources))
         pieces: list[str] = []
         llm_started = time.perf_counter()
         try:
@@ -285,7 +281,7 @@ class Answerer:
                 answer = event.answer
         return answer
 
-    def _finish(self, answer: Answer, checker: "_SentenceChecker") -> None:
+    def _finish(self, answer: Answer, checker: "SentenceChecker") -> None:
         text = checker.text
         answer.answer = text
         answer.removed = checker.removed
@@ -302,79 +298,3 @@ class Answerer:
         cited = {n for c in answer.citations for n in c.sources}
         for source in answer.sources:
             source.cited = source.number in cited
-
-
-class _SentenceChecker:
-    """Takes the model's text piece by piece and lets out only whole sentences that pass the citation rule,
-    so nothing unsupported is shown even while streaming. A "not found" is held back until the end, where it
-    may give way to the quoted best sentence."""
-
-    def __init__(self, question: str, source_texts: dict[int, str]):
-        self.question = question
-        self.source_texts = source_texts
-        self._lowered = grounding_texts(source_texts)
-        self._buffer = ""
-        self._held: list[str] = []
-        self._shown_any = False
-        self.kept: list[str] = []
-        self.removed: list[str] = []
-        self.quoted = False
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.kept)
-
-    @property
-    def found_nothing(self) -> bool:
-        return not self.kept or all(is_refusal(k) for k in self.kept)
-
-    def feed(self, piece: str) -> str:
-        self._buffer += piece
-        sentences = split_sentences(self._prepare(self._buffer))
-        if len(sentences) < 2:
-            return ""
-        # The last sentence may still grow; everything before it is complete.
-        done, rest = sentences[:-1], sentences[-1:]
-        if rest[0].startswith("[") and len(done) > 1:  # a marker still arriving belongs to the one before
-            done, rest = done[:-1], [done[-1]] + rest
-        elif rest[0].startswith("["):
-            return ""
-        self._buffer = " ".join(rest)
-        return self._emit(done)
-
-    def flush(self, quote: str | None = None) -> str:
-        """The rest of the answer; with `quote`, a "not found" is replaced by it."""
-        sentences = split_sentences(self._prepare(self._buffer))
-        self._buffer = ""
-        shown = self._emit(sentences)
-        if quote is not None and self.found_nothing:
-            self.kept, self._held, self.quoted = [quote], [], True
-            return self._join(shown, quote)
-        held, self._held = " ".join(self._held), []
-        return self._join(shown, held) if held else shown
-
-    def _join(self, shown: str, more: str) -> str:
-        if not more:
-            return shown
-        gap = " " if shown or self._shown_any else ""
-        self._shown_any = True
-        return f"{shown}{gap}{more}"
-
-    def _prepare(self, text: str) -> str:
-        text = _IMAGE.sub("", text)
-        return clean_markers(normalize_markers(text), max(self.source_texts, default=0))
-
-    def _emit(self, sentences: list[str]) -> str:
-        out = []
-        for sentence in sentences:
-            shown, why, _ = ground_sentence(sentence, self._lowered, self.question)
-            if shown is None:
-                self.removed.append(why)
-                continue
-            self.kept.append(shown)
-            (self._held if is_refusal(shown) else out).append(shown)
-        if not out:
-            return ""
-        text = ("" if not self._shown_any else " ") + " ".join(out)
-        self._shown_any = True
-        return text

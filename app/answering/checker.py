@@ -1,0 +1,87 @@
+"""The citation rule applied while the answer streams: whole sentences only, each checked before it is shown."""
+
+from __future__ import annotations
+
+import re
+
+from app.answering.citations import (clean_markers, ground_sentence, grounding_texts, is_refusal, normalize_markers,
+                                     split_sentences)
+
+# Markdown images, inline or by reference, could exfiltrate the chat through a URL.
+_IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
+
+
+class SentenceChecker:
+    """Takes the model's text piece by piece and lets out only whole sentences that pass the citation rule,
+    so nothing unsupported is shown even while streaming. A "not found" is held back until the end, where it
+    may give way to the quoted best sentence."""
+
+    def __init__(self, question: str, source_texts: dict[int, str]):
+        self.question = question
+        self.source_texts = source_texts
+        self._lowered = grounding_texts(source_texts)
+        self._buffer = ""
+        self._held: list[str] = []
+        self._shown_any = False
+        self.kept: list[str] = []
+        self.removed: list[str] = []
+        self.quoted = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.kept)
+
+    @property
+    def found_nothing(self) -> bool:
+        return not self.kept or all(is_refusal(k) for k in self.kept)
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        sentences = split_sentences(self._prepare(self._buffer))
+        if len(sentences) < 2:
+            return ""
+        # The last sentence may still grow; everything before it is complete.
+        done, rest = sentences[:-1], sentences[-1:]
+        if rest[0].startswith("[") and len(done) > 1:  # a marker still arriving belongs to the one before
+            done, rest = done[:-1], [done[-1]] + rest
+        elif rest[0].startswith("["):
+            return ""
+        self._buffer = " ".join(rest)
+        return self._emit(done)
+
+    def flush(self, quote: str | None = None) -> str:
+        """The rest of the answer; with `quote`, a "not found" is replaced by it."""
+        sentences = split_sentences(self._prepare(self._buffer))
+        self._buffer = ""
+        shown = self._emit(sentences)
+        if quote is not None and self.found_nothing:
+            self.kept, self._held, self.quoted = [quote], [], True
+            return self._join(shown, quote)
+        held, self._held = " ".join(self._held), []
+        return self._join(shown, held) if held else shown
+
+    def _join(self, shown: str, more: str) -> str:
+        if not more:
+            return shown
+        gap = " " if shown or self._shown_any else ""
+        self._shown_any = True
+        return f"{shown}{gap}{more}"
+
+    def _prepare(self, text: str) -> str:
+        text = _IMAGE.sub("", text)
+        return clean_markers(normalize_markers(text), max(self.source_texts, default=0))
+
+    def _emit(self, sentences: list[str]) -> str:
+        out = []
+        for sentence in sentences:
+            shown, why, _ = ground_sentence(sentence, self._lowered, self.question)
+            if shown is None:
+                self.removed.append(why)
+                continue
+            self.kept.append(shown)
+            (self._held if is_refusal(shown) else out).append(shown)
+        if not out:
+            return ""
+        text = ("" if not self._shown_any else " ") + " ".join(out)
+        self._shown_any = True
+        return text

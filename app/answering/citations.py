@@ -19,6 +19,9 @@ _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![\w-])")
 _ORDINAL_OR_UNIT = re.compile(r"^\d+(?:st|nd|rd|th|s|h|m|km|kg|mm|cm|am|pm|k)$", re.I)
+# Periods and filing types are written other ways in documents ("fiscal 2022", "second quarter", "Form 10-K"):
+# they are no identifiers that a document must spell the same way.
+_PERIOD_OR_FORM = re.compile(r"^(?:FY|CY|Q[1-4]|H[12])'?\d{0,4}$|^(?:Q|H)\d$|^\d{1,2}-[A-Z]$|^[A-Z]-\d$", re.I)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -92,9 +95,10 @@ def _numbers(text: str) -> list[str]:
 
 
 def codes(text: str) -> list[str]:
-    """Product, error and document codes: a capital letter and a digit in one token (SK-330, E-150, P5, 10-K;
-    not 5th, 10am, 6-hour, 12kg)."""
-    return [c for c in _CODE.findall(text) if not _ORDINAL_OR_UNIT.match(c) and any(ch.isupper() for ch in c)]
+    """Product, error and policy codes: a capital letter and a digit in one token (SK-330, E-150, P5, TEP-7;
+    not 5th, 10am, 6-hour, 12kg, nor periods and filing types: FY2022, Q2, 10-K)."""
+    return [c for c in _CODE.findall(text) if not _ORDINAL_OR_UNIT.match(c) and not _PERIOD_OR_FORM.match(c)
+            and any(ch.isupper() for ch in c)]
 
 
 def claims(sentence: str, question: str = "") -> list[str]:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.answering.citations import claims, ground
+from app.answering.checker import SentenceChecker
+from app.answering.citations import check_citations, claims
 from app.answering.evidence import select_evidence, split_sentences
 from app.answering.followup import conversation_context, follow_up_query, is_follow_up
 from app.answering.gate import decide, question_codes
@@ -48,13 +49,15 @@ def test_claims_are_figures_codes_and_names_the_question_did_not_give():
     assert claims("No, only flights longer than 8 hours [1].", "Can I fly business class on a 6-hour flight?") == ["8"]
 
 
-def test_ground_removes_what_no_cited_source_says():
+def test_the_rule_removes_what_no_cited_source_says():
     sources = {1: "sk-220-datasheet.pdf\nPayload: 12 kg. Reach: 1,300 mm.",
                2: "employee-handbook.md\nAnnual leave: 27 working days per calendar year."}
-    g = ground("Employees get 27 days. [2] The reach is 1300 mm [1]. The SK-330 carries 12 kg [1]. "
-               "The capital is Canberra.", sources, "What is the payload of the SK-330?")
-    assert g.text == "Employees get 27 days [2]. The reach is 1300 mm [1]."
-    assert len(g.removed) == 2 and g.checks[0].supported
+    checker = SentenceChecker("What is the payload of the SK-330?", sources)
+    checker.feed("Employees get 27 days. [2] The reach is 1300 mm [1]. The SK-330 carries 12 kg [1]. "
+                 "The capital is Canberra.")
+    checker.flush()
+    assert checker.text == "Employees get 27 days [2]. The reach is 1300 mm [1]."
+    assert len(checker.removed) == 2 and check_citations(checker.text, sources)[0].supported
 
 
 def test_codes_are_capitalised_tokens_with_digits():

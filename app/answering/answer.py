@@ -191,7 +191,7 @@ class Answerer:
         if "rerank" in found.timings_ms:
             answer.timings["rerank_ms"] = found.timings_ms["rerank"]
 
-        sources, _, dropped = self.fit_sources(question, found)
+        sources, blocks, dropped = self.fit_sources(question, found)
         answer.sources = sources
         if dropped:
             answer.notes.append(f"{dropped} source(s) did not fit the model's context window and were left out")
@@ -224,7 +224,9 @@ class Answerer:
             yield AnswerEvent("done", answer.answer, answer)
             return
 
-        messages = answer_messages(question, self._blocks(sources, evidence), conversation_context(history))
+        if evidence is not None:  # the fitted whole-chunk blocks otherwise
+            blocks = self._evidence_blocks(sources, evidence)
+        messages = answer_messages(question, blocks, conversation_context(history))
         checker = SentenceChecker(question, self._check_texts(found, sources))
         pieces: list[str] = []
         llm_started = time.perf_counter()
@@ -262,9 +264,7 @@ class Answerer:
         return f"The documents say: “{' '.join(evidence.best.text.split())}” [{evidence.best.source}]"
 
     @staticmethod
-    def _blocks(sources: list[Source], evidence: Evidence | None) -> list[str]:
-        if evidence is None:
-            return [format_source(s.number, s.file, s.page, s.text) for s in sources]
+    def _evidence_blocks(sources: list[Source], evidence: Evidence) -> list[str]:
         return [format_source(s.number, s.file, s.page, evidence.text(s.number)) for s in sources
                 if s.number in evidence.by_source]
 

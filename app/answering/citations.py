@@ -1,14 +1,15 @@
 """Map [n] markers to sources, drop the ones that point nowhere, and check each sentence against its sources.
 
-`ground` is the rule that nothing uncited is presented as cited: a sentence whose claims (figures, codes,
-names) are not in the sources it cites is removed; a sentence without a marker whose claims one source holds
-gets that source's marker; one whose claims no source holds is removed.
+`ground_sentence` is the rule that nothing uncited is presented as cited: a sentence whose claims (figures,
+codes, names) are not in the sources it cites is re-cited to the source that holds them, or removed; a sentence
+without a marker whose claims one source holds gets that source's marker; one whose claims no source holds is
+removed. `app.answering.checker` applies it sentence by sentence as an answer streams.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from retrieval.tokenize import tokenize
 
@@ -31,18 +32,9 @@ class CitationCheck:
     sources: list[int]
     supported: bool
     overlap: float  # share of the sentence's terms found in its cited sources
-    missing: list[str] = field(default_factory=list)  # claims (figures, codes, names) no cited source holds
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class Grounded:
-    text: str  # the answer as shown: unsupported sentences removed, missing markers added
-    checks: list[CitationCheck]
-    removed: list[str]  # sentences taken out, with why
-    cited_by_rule: int = 0  # markers added to sentences the model left uncited
 
 
 def clean_markers(text: str, n_sources: int) -> str:
@@ -138,22 +130,26 @@ def ground_sentence(sentence: str, source_texts: dict[int, str], question: str =
     if not numbers:
         if not found:
             return sentence, "", False
-        holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
-        if not holders:
+        best = _best_holder(sentence, found, source_texts)
+        if best is None:
             return None, f"{sentence} (no source says {', '.join(found)})", False
-        best = max(holders, key=lambda n: _overlap(sentence, source_texts[n]))
         return _add_marker(sentence, best), "", True
     cited_text = " ".join(source_texts[n] for n in numbers)
     missing = [c for c in found if not _holds(c, cited_text)]
     if missing:
         # Small models often cite the neighbouring number: a sentence that another source supports keeps
         # its place with that source's marker instead.
-        holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
-        if holders:
-            best = max(holders, key=lambda n: _overlap(sentence, source_texts[n]))
+        best = _best_holder(sentence, found, source_texts)
+        if best is not None:
             return _add_marker(_MARKER.sub("", sentence).replace(" .", "."), best), "", True
         return None, f"{sentence} (its sources do not say {', '.join(missing)})", False
     return sentence, "", False
+
+
+def _best_holder(sentence: str, found: list[str], source_texts: dict[int, str]) -> int | None:
+    """The source that holds every claim and shares most of the sentence's terms, or None."""
+    holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
+    return max(holders, key=lambda n: _overlap(sentence, source_texts[n])) if holders else None
 
 
 def is_refusal(sentence: str) -> bool:
@@ -176,22 +172,6 @@ _REFUSAL = re.compile(r"\b(?:do(?:es)? not (?:contain|mention|say|specify|provid
 
 def grounding_texts(source_texts: dict[int, str]) -> dict[int, str]:
     return {n: _THOUSANDS.sub("", t.lower()) for n, t in source_texts.items()}
-
-
-def ground(text: str, source_texts: dict[int, str], question: str = "", threshold: float = 0.5) -> Grounded:
-    """Apply the citation rule sentence by sentence (see the module's docstring). `source_texts` should hold
-    what each source says in full (file name and chunk), not only the sentences the model read."""
-    lowered = grounding_texts(source_texts)
-    kept, removed, added = [], [], 0
-    for sentence in split_sentences(normalize_markers(text)):
-        shown, why, marked = ground_sentence(sentence, lowered, question)
-        if shown is None:
-            removed.append(why)
-        else:
-            kept.append(shown)
-            added += marked
-    shown_text = " ".join(kept)
-    return Grounded(shown_text, check_citations(shown_text, source_texts, threshold), removed, added)
 
 
 def normalize_markers(text: str) -> str:

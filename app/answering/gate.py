@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from app.answering.citations import codes
 
 
-
 @dataclass
 class GateDecision:
     passed: bool

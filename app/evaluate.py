@@ -151,6 +151,9 @@ def evaluate_pdfqa(settings: Settings, path: Path, modes: list[str] | None = Non
                     metrics.setdefault(f"doc_hit@{k}", []).append(hit_at_k(docs, gold_docs, k))
                 if gold_pages:
                     metrics.setdefault(f"page_hit@{k}", []).append(hit_at_k(pages, gold_pages, k))
+                    # k distinct pages, as a reader paging through the results sees them
+                    metrics.setdefault(f"pages_hit@{k}", []).append(
+                        hit_at_k(unique_in_order(pages), gold_pages, k))
         results[mode] = {k: round(statistics.fmean(v), 4) for k, v in sorted(metrics.items())} | _latency(rows)
         if mode == "rerank" and rows and rows[0][1].mode != "rerank":
             results[mode]["note"] = problem

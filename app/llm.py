@@ -133,6 +133,23 @@ class LocalChatModel(BaseChatModel):
             logger.warning("tokenizing with %s failed (%s); approximating", self.label, e)
             return approximate_tokens(text)
 
+    def first_token_probabilities(self, messages: Sequence[BaseMessage], top: int = 10) -> dict[str, float]:
+        """{token: probability} of the `top` likeliest first tokens of the reply (greedy, one token generated):
+        what a yes/no check reads instead of the one word the model would write."""
+        engine = self.load()
+        request = {"messages": convert_to_openai_messages(list(messages)), "max_tokens": 1, "temperature": 0.0,
+                   "logprobs": True, "top_logprobs": top}
+        replies: list[Any] = []
+        engine.handle_chat_completions(request, lambda data: replies.append(data) or False)
+        for reply in replies:
+            if isinstance(reply, dict) and "error" in reply:
+                raise LLMError(f"{self.label}: {_one_line(reply['error'])}")
+            for choice in (reply or {}).get("choices", []) if isinstance(reply, dict) else []:
+                content = (choice.get("logprobs") or {}).get("content") or []
+                if content:
+                    return {e["token"]: math.exp(e["logprob"]) for e in content[0].get("top_logprobs", [])}
+        return {}
+
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))

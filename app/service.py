@@ -75,18 +75,20 @@ class AskDocs:
         self.store.close()
 
     def warm_up(self) -> None:
-        """Loads the local model and has it read the fixed system prompt once, so that the engine's prompt cache
-        holds it and the first question is answered as fast as the later ones. Failures are only logged: the
+        """Loads the local model and has it read the fixed system prompts once, so that the engine's prompt cache
+        holds them and the first question is answered as fast as the later ones. Failures are only logged: the
         question that follows reports them."""
         from app.llm import LocalChatModel
 
         if not isinstance(self.llm, LocalChatModel):
             return
         from app.answering.prompts import answer_messages
+        from app.answering.verify import check_messages
 
-        try:
-            for _ in self.llm.stream(answer_messages("", []), max_tokens=1):
-                pass
+        try:  # the evidence check's prompt first: the engine's RAM prompt cache keeps both
+            for messages in (check_messages("", ""), answer_messages("", [])):
+                for _ in self.llm.stream(messages, max_tokens=1):
+                    pass
         except Exception as exc:
             logger.warning("warming up the local model failed: %s", exc)
 
@@ -171,4 +173,4 @@ def make_answerer(settings: Settings, retriever, llm, embedder=None) -> Answerer
                     context_tokens=settings.llm_context_tokens, answer_tokens=settings.llm_max_tokens,
                     count_tokens=token_counter(settings, llm), embedder=embedder,
                     evidence_sentences=settings.answer_evidence_sentences, follow_ups=settings.follow_up_rewrite,
-                    quote_fallback=settings.answer_quote_fallback)
+                    quote_fallback=settings.answer_quote_fallback, evidence_check=settings.answer_evidence_check)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     vector_candidates: int = Field(50, gt=0)
     rerank_model: str | None = Field(None, description="cross-encoder name or path; unset = no reranking")
     rerank_candidates: int = Field(20, gt=0)
+    chunks_per_page: int = Field(0, ge=0, description="at most this many results from one page of a many-page "
+                                                      "document; 0 = no cap")
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(208, gt=0, description="tokens per (query, chunk) pair; 208 keeps 20 candidates "
                                                           "under 0.4 s on 2 cores with models/reranker")
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
                                                                 "best-matching first; 0 = whole chunks")
     answer_quote_fallback: float = Field(0.8, ge=0, description="when the model finds no answer but the best "
                                                                 "sentence scores at least this, quote it; 0 = never")
+    answer_evidence_check: float = Field(0.5, ge=0, le=1, description="before answering, the model judges whether "
+                                         "the evidence holds the answer; under this P(yes): 'not found'; 0 = off")
     follow_up_rewrite: str = Field("rule", pattern="^(rule|llm)$",
                                    description="follow-ups searched with the previous question's key terms "
                                                "(rule) or rewritten by the LLM (llm)")

@@ -86,7 +86,8 @@ def make_reranker(settings: Settings):
 def fusion_config(settings: Settings) -> FusionConfig:
     return FusionConfig(method=settings.fusion_method, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
                         vector_weight=settings.vector_weight, bm25_candidates=settings.bm25_candidates,
-                        vector_candidates=settings.vector_candidates, rerank_candidates=settings.rerank_candidates)
+                        vector_candidates=settings.vector_candidates, rerank_candidates=settings.rerank_candidates,
+                        chunks_per_page=settings.chunks_per_page)
 
 
 def make_retriever(settings: Settings, embedder: Embedder, store: ChunkStore, bm25: BM25Retriever | None = None,

@@ -16,6 +16,7 @@ from retrieval.vector import VectorRetriever
 logger = logging.getLogger(__name__)
 
 MODES = ("bm25", "vector", "hybrid", "rerank")
+PAGE_CAP_DEPTH = 4  # with chunks_per_page, k * this many chunks are ranked before the cap
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class FusionConfig:
     bm25_candidates: int = 50
     vector_candidates: int = 50
     rerank_candidates: int = 20
+    # At most this many chunks of one page of a many-page document in the results (0 = no cap): on long reports
+    # the chunks of one page otherwise fill the top-k, and the right page is the next one.
+    chunks_per_page: int = 0
 
     def __post_init__(self):
         if self.method not in ("rrf", "convex"):
@@ -34,6 +38,8 @@ class FusionConfig:
         for name in ("bm25_candidates", "vector_candidates", "rerank_candidates"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.chunks_per_page < 0:
+            raise ValueError(f"chunks_per_page must be >= 0, got {self.chunks_per_page}")
 
 
 @dataclass
@@ -67,6 +73,15 @@ class HybridRetriever:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if k <= 0:
             raise ValueError(f"k must be > 0, got {k}")
+        per_page = self.config.chunks_per_page
+        if not per_page:
+            return self._retrieve(query, k, mode, doc_ids)
+        # Deeper, then capped: the chunks a full page pushes out make room for the next pages.
+        found = self._retrieve(query, k * PAGE_CAP_DEPTH, mode, doc_ids)
+        found.results = cap_per_page(found.results, per_page)[:k]
+        return found
+
+    def _retrieve(self, query: str, k: int, mode: str, doc_ids: list[str] | None) -> Retrieval:
         timings: dict[str, float] = {}
         notes: list[str] = []
         if mode == "bm25":
@@ -140,3 +155,20 @@ class HybridRetriever:
 def _best_cosine(results: list[ScoredChunk]) -> float | None:
     values = [r.breakdown.vector_cosine for r in results if r.breakdown.vector_cosine is not None]
     return max(values) if values else None
+
+
+def cap_per_page(results: list[ScoredChunk], per_page: int) -> list[ScoredChunk]:
+    """`results` in order, keeping at most `per_page` chunks of one page of a document whose results lie on
+    more than one page (a text file is one long page: its chunks are not capped)."""
+    pages_of: dict[str, set[int]] = {}
+    for r in results:
+        pages_of.setdefault(r.chunk.doc_id, set()).add(r.chunk.page)
+    taken: dict[tuple[str, int], int] = {}
+    out = []
+    for r in results:
+        key = (r.chunk.doc_id, r.chunk.page)
+        if len(pages_of[r.chunk.doc_id]) > 1 and taken.get(key, 0) >= per_page:
+            continue
+        taken[key] = taken.get(key, 0) + 1
+        out.append(r)
+    return out

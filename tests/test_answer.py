@@ -197,3 +197,50 @@ def test_not_found_gives_way_to_the_quoted_best_sentence(retriever, embedder):
     assert not answer.abstained and answer.sources[0].cited and any("quoted" in n for n in answer.notes)
     strict = Answerer(retriever, FakeListChatModel(responses=[NOT_FOUND]), embedder=embedder, quote_fallback=5.0)
     assert strict.ask("How fast must a lost laptop be reported?").answer == NOT_FOUND
+
+
+class JudgingModel(FakeListChatModel):
+    """A fake model that also gives first-token probabilities, as the local engine does."""
+
+    p_yes: float = 0.5
+    judged: list = []
+
+    def first_token_probabilities(self, messages):
+        self.judged.append(messages[-1].content)
+        return {"yes": self.p_yes * 0.9, "Yes": self.p_yes * 0.1, "no": 1 - self.p_yes, "The": 0.2}
+
+
+def test_evidence_the_model_judges_off_topic_ends_as_not_found_before_answering(retriever, embedder):
+    llm = JudgingModel(responses=["The per diem is EUR 45 [1]."], p_yes=0.2, judged=[])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask("What is the dental insurance cover?")
+    assert answer.abstained and "not answer it" in answer.gate["reason"] and answer.gate["evidence_yes"] == 0.2
+    assert "EUR 45" not in answer.answer and answer.sources, "the nearest passages are still listed"
+    assert "Passage:" in llm.judged[0] and "dental insurance" in llm.judged[0]
+    passed = JudgingModel(responses=["Annual leave is 27 working days [1]."], p_yes=0.8, judged=[])
+    answer = Answerer(retriever, passed, embedder=embedder, evidence_check=0.5).ask("How long is annual leave?")
+    assert not answer.abstained and "27" in answer.answer and answer.gate["evidence_yes"] == 0.8
+
+
+def test_yes_no_questions_and_a_check_switched_off_are_not_judged(retriever, embedder):
+    llm = JudgingModel(responses=["No, only within one hour [1]."], p_yes=0.0, judged=[])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask(
+        "Can I report a lost laptop next week?")
+    assert not answer.abstained and not llm.judged and "evidence_yes" not in answer.gate
+    off = JudgingModel(responses=["Within one hour [1]."], p_yes=0.0, judged=[])
+    assert not Answerer(retriever, off, embedder=embedder).ask("How fast is a lost laptop reported?").abstained
+    assert not off.judged
+
+
+def test_a_model_without_probabilities_is_judged_by_its_words(retriever, embedder):
+    from app.answering.verify import is_yes_no, yes_probability
+
+    says_no = FakeListChatModel(responses=["No.", "The per diem is EUR 45 [1]."])
+    answer = Answerer(retriever, says_no, embedder=embedder, evidence_check=0.5).ask("What is the dental cover?")
+    assert answer.abstained and answer.gate["evidence_yes"] == 0.0
+    unclear = FakeListChatModel(responses=["Per diem EUR 45 [1].", "The per diem is EUR 45 per full travel day [1]."])
+    answer = Answerer(retriever, unclear, embedder=embedder, evidence_check=0.5).ask("What is the per diem?")
+    assert not answer.abstained and answer.gate["evidence_yes"] is None, "no verdict: the model answers"
+    from app.llm import stream_text
+    assert yes_probability(FakeListChatModel(responses=["Yes, it does."]), [], stream_text) == 1.0
+    assert [is_yes_no(q) for q in ("Can I fly business?", "Is it paid?", "How much?", "Which class?")] == \
+        [True, True, False, False]

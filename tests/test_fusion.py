@@ -25,3 +25,21 @@ def test_min_max_and_convex():
     assert fused == pytest.approx({"a": 0.25, "b": 0.75, "c": 0.0})
     with pytest.raises(ValueError, match="weights"):
         convex_combination([{"a": 1.0}], weights=[0.0])
+
+
+def test_page_cap_keeps_the_best_chunks_of_each_page_of_a_many_page_document():
+    from ingest.types import Chunk
+    from retrieval.hybrid import FusionConfig, cap_per_page
+    from retrieval.types import ScoredChunk
+
+    def result(doc, page, n):
+        return ScoredChunk(f"{doc}:{page}:{n}", Chunk(doc, doc, page, 0, 1, n, "x", "h"), 1.0 / (n + 1))
+
+    ranked = [result("report.pdf", 37, 0), result("report.pdf", 37, 1), result("report.pdf", 37, 2),
+              result("notes.md", 1, 3), result("notes.md", 1, 4), result("notes.md", 1, 5),
+              result("report.pdf", 38, 6), result("report.pdf", 37, 7)]
+    assert [r.id for r in cap_per_page(ranked, 2)] == ["report.pdf:37:0", "report.pdf:37:1", "notes.md:1:3",
+                                                       "notes.md:1:4", "notes.md:1:5", "report.pdf:38:6"]
+    assert [r.chunk.page for r in cap_per_page(ranked, 1) if r.chunk.doc_id == "report.pdf"] == [37, 38]
+    with pytest.raises(ValueError):
+        FusionConfig(chunks_per_page=-1)

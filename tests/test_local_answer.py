@@ -50,3 +50,11 @@ def test_the_local_model_follows_up_in_the_conversation(service):
 def test_outside_knowledge_never_comes_back_cited(service):
     answer = service.ask("What is the capital of Australia?")
     assert answer.abstained and "canberra" not in answer.answer.lower()
+
+
+@pytest.mark.parametrize("question", ["What is the dental insurance coverage?",
+                                      "How often does the SK-220 need to be recalibrated?"])
+def test_a_question_the_documents_do_not_answer_is_not_answered_with_a_nearby_figure(service, question):
+    answer = service.ask(question)
+    assert answer.abstained and "not answer it" in answer.gate["reason"], (answer.answer, answer.gate)
+    assert not any(ch.isdigit() for ch in answer.answer), answer.answer

@@ -13,6 +13,7 @@ from app.answering.evidence import Evidence, select_evidence
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
+from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
 
@@ -96,6 +97,7 @@ class Answerer:
         evidence_sentences: int = 8,
         follow_ups: str = "rule",
         quote_fallback: float = 0.0,
+        evidence_check: float = 0.0,
     ):
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
@@ -119,6 +121,9 @@ class Answerer:
         # When the model finds nothing but the best sentence scores at least this much, that sentence is shown,
         # quoted and cited, instead of "not found" (0 = never).
         self.quote_fallback = quote_fallback
+        # Before answering, the model judges whether the evidence holds the answer; under this P(yes) the
+        # question ends as "not found" (0 = no check). See app/answering/verify.py.
+        self.evidence_check = evidence_check
 
     # -- steps --------------------------------------------------------------------------------------------
 
@@ -216,13 +221,29 @@ class Answerer:
             return
 
         yield AnswerEvent("sources", answer=answer)
-        yield AnswerEvent("status", f"reading {len(sources)} sources…")
         if self.llm is None:
             answer.answer = "No language model is configured; the sources below matched the question."
             answer.notes.append("no LLM configured")
             answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
             yield AnswerEvent("done", answer.answer, answer)
             return
+        if evidence is not None and self.evidence_check > 0 and not is_yes_no(question):
+            yield AnswerEvent("status", "checking the sources…")
+            p_yes = self.check_evidence(question, sources, evidence, history)
+            answer.gate["evidence_yes"] = None if p_yes is None else round(p_yes, 3)
+            answer.timings["check_ms"] = round(1000 * (time.perf_counter() - started), 1) - answer.timings[
+                "evidence_ms"]
+            if p_yes is not None and p_yes < self.evidence_check:
+                answer.abstained = True
+                answer.answer = "I could not find this in the documents. The nearest passages are listed below."
+                answer.gate["passed"] = False
+                answer.gate["reason"] = (f"the model judged that the best passages do not answer it "
+                                         f"(P(yes) {p_yes:.2f} < {self.evidence_check:g})")
+                answer.notes.append(f"not answered: {answer.gate['reason']}")
+                answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
+                yield AnswerEvent("done", answer.answer, answer)
+                return
+        yield AnswerEvent("status", f"reading {len(sources)} sources…")
 
         if evidence is not None:  # the fitted whole-chunk blocks otherwise
             blocks = self._evidence_blocks(sources, evidence)
@@ -255,6 +276,17 @@ class Answerer:
         self._finish(answer, checker)
         answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
         yield AnswerEvent("done", answer.answer, answer)
+
+    def check_evidence(self, question: str, sources: list[Source], evidence: Evidence,
+                       history: list[tuple[str, str]]) -> float | None:
+        """P(yes) that the evidence answers the question; None when the check fails or gives no verdict."""
+        passage = "\n".join(evidence.text(s.number) for s in sources if s.number in evidence.by_source)
+        try:
+            return yes_probability(self.llm, check_messages(question, passage, conversation_context(history)),
+                                   self._stream_text)
+        except Exception as exc:  # the answer itself will report a backend that is down
+            logger.warning("evidence check failed: %s", exc)
+            return None
 
     def _quote(self, evidence: Evidence | None) -> str | None:
         """The best sentence, quoted and cited, when it scores high enough to stand in for a "not found"."""

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.settings import Settings
 from ingest.errors import IngestError
+from ingest.profile import DocumentProfile
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="list ingested documents")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_docs)
+
+    p = sub.add_parser("profile", help="correct what a document is (organisation, period, type, title): "
+                                       "questions naming an organisation are searched in its documents")
+    p.add_argument("doc_id", metavar="DOC")
+    for name in ("title", "organisation", "period", "doc_type"):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name)
+    p.set_defaults(handler=cmd_profile)
 
     p = sub.add_parser("remove", help="remove documents by name (as `askdocs docs` lists them)")
     p.add_argument("doc_ids", nargs="+", metavar="DOC")
@@ -165,6 +173,25 @@ def cmd_docs(args, settings: Settings) -> int:
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at))
         print(f"{r.doc_id}  {r.pages} pages, {r.chunks} chunks, {r.size_bytes / 1024:.0f} KiB, {when}")
+        profile = DocumentProfile.from_dict(r.profile)
+        if profile.describe():
+            print(f"    {profile.describe()}")
+    return 0
+
+
+def cmd_profile(args, settings: Settings) -> int:
+    _, store = _open(settings)
+    with store:
+        record = store.document(args.doc_id)
+        if record is None:
+            print(f"askdocs: no document {args.doc_id!r} (see `askdocs docs`)", file=sys.stderr)
+            return 1
+        profile = DocumentProfile.from_dict(record.profile).to_dict()
+        changes = {k: getattr(args, k) for k in profile if getattr(args, k) is not None}
+        if changes:
+            store.set_profile(args.doc_id, profile | changes | {"edited": True})
+            profile |= changes
+    print(json.dumps(profile, indent=2))
     return 0
 
 

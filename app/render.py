@@ -119,9 +119,15 @@ def upload_table(rows: dict[str, dict]) -> str:
 
 
 def library_rows(records) -> list[list]:
-    return [[r.doc_id, r.pages, r.chunks, f"{r.size_bytes / 1024:.0f} KiB",
+    return [[r.doc_id, _profile_line(r.profile), r.pages, r.chunks, f"{r.size_bytes / 1024:.0f} KiB",
              time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)), "; ".join(r.warnings)]
             for r in records]
+
+
+def _profile_line(profile: dict) -> str:
+    """What the document is, as its profile says ("ADOBE INC. · 10-K annual report · 2022"), else its title."""
+    return " · ".join(p for p in (profile.get("organisation"), profile.get("doc_type"), profile.get("period")) if p) \
+        or profile.get("title", "")
 
 
 CSS = """

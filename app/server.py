@@ -25,6 +25,15 @@ class AskRequest(BaseModel):
     docs: list[str] | None = None
 
 
+class ProfileRequest(BaseModel):
+    """The fields of a document profile to correct; those left out keep their value."""
+
+    title: str | None = Field(None, max_length=300)
+    organisation: str | None = Field(None, max_length=200)
+    period: str | None = Field(None, max_length=40)
+    doc_type: str | None = Field(None, max_length=80)
+
+
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
     k: int | None = Field(None, gt=0, le=100)
@@ -64,6 +73,13 @@ def build_api(service: AskDocs, username: str | None = None, password: str | Non
     @app.get("/api/documents", dependencies=auth)
     def documents() -> list[dict]:
         return [r.to_dict() for r in service.documents()]
+
+    @app.put("/api/documents/{doc_id:path}/profile", dependencies=auth)
+    def set_profile(doc_id: str, profile: ProfileRequest) -> dict:
+        try:
+            return service.set_profile(doc_id, profile.model_dump(exclude_none=True))
+        except KeyError:
+            raise HTTPException(404, f"no document {doc_id}") from None
 
     @app.delete("/api/documents/{doc_id:path}", dependencies=auth)
     def delete(doc_id: str) -> dict:

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     vector_candidates: int = Field(50, gt=0)
     rerank_model: str | None = Field(None, description="cross-encoder name or path; unset = no reranking")
     rerank_candidates: int = Field(20, gt=0)
-    chunks_per_page: int = Field(0, ge=0, description="at most this many results from one page of a many-page "
+    routing: bool = Field(True, description="a question naming an organisation (and year) is searched in that "
+                                            "organisation's documents, as their profiles name it")
+    chunks_per_page: int = Field(1, ge=0, description="at most this many results from one page of a many-page "
                                                       "document; 0 = no cap")
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(208, gt=0, description="tokens per (query, chunk) pair; 208 keeps 20 candidates "

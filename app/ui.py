@@ -172,6 +172,25 @@ class Callbacks:
         return message, *self.library()
 
 
+    def profile_fields(self, doc_id: str | None):
+        """The chosen document's profile, for the fields under the library."""
+        record = self.service.document(doc_id) if doc_id else None
+        profile = (record.profile if record else {}) or {}
+        return tuple(gr.update(value=profile.get(k, "")) for k in PROFILE_FIELDS)
+
+    def save_profile(self, doc_id: str | None, *values: str):
+        if not doc_id:
+            return "Choose a document first.", *self.library()
+        try:
+            self.service.set_profile(doc_id, {k: (v or "").strip() for k, v in zip(PROFILE_FIELDS, values)})
+        except KeyError:
+            return f"{doc_id} is not in the library any more.", *self.library()
+        return f"Saved the profile of {doc_id}: questions naming its organisation now search it.", *self.library()
+
+
+PROFILE_FIELDS = ("organisation", "period", "doc_type", "title")
+
+
 def _terms(query: str) -> list[str]:
     """Words of the query to mark in the sources: whole words, no stop words, codes like E-104 kept whole.
     (Not BM25's stems: "organization" stems to "organ", which would mark an unrelated word.)"""
@@ -226,13 +245,17 @@ def build_ui(service: AskDocs) -> gr.Blocks:
             upload = gr.File(file_count="multiple", label="Upload documents (PDF, Word, HTML, Markdown, text)",
                              elem_id="upload")
             upload_status = gr.HTML(elem_id="upload-status")
-            table = gr.Dataframe(headers=["document", "pages", "chunks", "size", "ingested", "warnings"],
+            table = gr.Dataframe(headers=["document", "what it is", "pages", "chunks", "size", "ingested", "warnings"],
                                  value=library_rows(service.documents()), interactive=False, elem_id="library")
             with gr.Row():
                 doc_pick = gr.Dropdown(choices=[r.doc_id for r in service.documents()], label="Document", scale=3)
                 delete = gr.Button("Delete", variant="stop", scale=1)
                 reindex = gr.Button("Re-index", scale=1)
                 refresh = gr.Button("Refresh", scale=1)
+            with gr.Row():  # what the chosen document is, as routing reads it; correct it here
+                profile_boxes = [gr.Textbox(label=label, scale=2 if name == "title" else 1, elem_id=f"profile-{name}")
+                                 for name, label in zip(PROFILE_FIELDS, ("Organisation", "Period", "Type", "Title"))]
+                save_profile = gr.Button("Save profile", scale=1, elem_id="save-profile")
             library_status = gr.Markdown("")
 
         chat_outputs = [chat, status, sources, rewritten, pick, history, box, last]
@@ -251,6 +274,9 @@ def build_ui(service: AskDocs) -> gr.Blocks:
         refresh.click(cb.library, None, library_outputs, api_visibility="private")
         delete.click(cb.delete, [doc_pick], [library_status, *library_outputs], api_visibility="private")
         reindex.click(cb.reindex, [doc_pick], [library_status, *library_outputs], api_visibility="private")
+        doc_pick.change(cb.profile_fields, [doc_pick], profile_boxes, api_visibility="private")
+        save_profile.click(cb.save_profile, [doc_pick, *profile_boxes], [library_status, *library_outputs],
+                           api_visibility="private")
         demo.load(cb.library, None, library_outputs, api_visibility="private")
     demo.css = CSS
     return demo

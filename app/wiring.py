@@ -93,8 +93,11 @@ def fusion_config(settings: Settings) -> FusionConfig:
 def make_retriever(settings: Settings, embedder: Embedder, store: ChunkStore, bm25: BM25Retriever | None = None,
                    load_reranker: bool = True) -> HybridRetriever:
     reranker, problem = make_reranker(settings) if load_reranker else (None, "reranking not requested")
+    from retrieval.routing import StoredProfiles
+
     return HybridRetriever(VectorRetriever(store, embedder), bm25 or make_bm25(settings, store),
-                           fusion_config(settings), reranker, problem)
+                           fusion_config(settings), reranker, problem,
+                           profiles=StoredProfiles(store) if settings.routing else None)
 
 
 def llm_config(settings: Settings):

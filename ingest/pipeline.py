@@ -16,6 +16,8 @@ from ingest.chunking import TokenChunker, truncate_to_tokens
 from ingest.embedding import Embedder
 from ingest.errors import LoadError
 from ingest.loaders import kind_of
+from ingest.profile import PROFILE_PAGES, DocumentProfile, read_profile
+from ingest.sections import section_at
 from ingest.store import ChunkStore
 from ingest.types import Chunk, DocumentRecord, FileReport, LoadedDocument
 from ingest.worker import ParserWorker
@@ -70,15 +72,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def heading_for(doc: LoadedDocument, source: str) -> str:
-    """Text put before each chunk when embedding and indexing: pages rarely repeat which file they are from."""
+def heading_for(doc: LoadedDocument, source: str, profile: DocumentProfile | None = None) -> str:
+    """Text put before each chunk when embedding and indexing: pages rarely repeat which file they are from, nor
+    which company and year a report is about (the profile says it)."""
     stem = re.sub(r"[_\s]+", " ", Path(source).stem).strip()
     title = (doc.title or "").strip()
     if title and not re.search(r"[^\W\d_]", stem):  # "4983.pdf": a number says nothing, the title does
-        return title
-    if title and title.lower() not in stem.lower() and len(title) <= 120:
-        return f"{stem} — {title}"
-    return stem
+        heading = title
+    elif title and title.lower() not in stem.lower() and len(title) <= 120:
+        heading = f"{stem} — {title}"
+    else:
+        heading = stem
+    about = profile.describe() if profile is not None else ""
+    if about and about.lower() not in heading.lower():
+        heading = f"{heading} — {about}"
+    return heading
 
 
 class Ingestor:
@@ -91,6 +99,9 @@ class Ingestor:
         self.limits = limits
         # [CLS] and [SEP] take two places of the window; the heading gets what the chunk leaves free.
         self.heading_tokens = max(0, embedder.max_tokens - 2 - chunker.chunk_tokens)
+        # Stored with each document: when chunking or what is indexed with a chunk changes, it is re-ingested.
+        # h2: chunk headings carry the document profile and the section heading.
+        self.signature = f"{chunker.signature}:h2"
 
     def ingest(self, paths: Iterable[str | Path], *, sync: bool = False,
                on_progress: ProgressCallback | None = None) -> list[FileReport]:
@@ -108,9 +119,27 @@ class Ingestor:
             else:
                 todo.append((source, *early, started))
         reports.extend(self._process(todo, on_progress))
+        self._read_missing_profiles([r.doc_id for r in reports if r.status == "unchanged"])
         if sync:
             reports.extend(self._remove_missing(paths, files))
         return reports
+
+    def _profile(self, doc_id: str, name: str, doc: LoadedDocument) -> dict:
+        """The profile read from the document, or the one a user corrected for its earlier version."""
+        earlier = self.store.document(doc_id)
+        if earlier is not None and earlier.profile.get("edited"):
+            return earlier.profile
+        return read_profile([p.text for p in doc.pages[:PROFILE_PAGES]], name, doc.title or "").to_dict()
+
+    def _read_missing_profiles(self, doc_ids: list[str]) -> None:
+        """Documents committed before profiles existed get one from their stored first pages (no re-embedding)."""
+        for doc_id in doc_ids:
+            record = self.store.document(doc_id)
+            if record is None or record.profile:
+                continue
+            pages = self.store.first_pages(doc_id, PROFILE_PAGES)
+            self.store.set_profile(doc_id, read_profile(pages, record.source, record.title).to_dict())
+            logger.info("read the profile of %s from its stored pages", doc_id)
 
     def _precheck(self, source: SourceFile) -> FileReport | tuple[str, int]:
         """A report for files that need no parsing (unsupported, too big, unchanged), else (sha256, size)."""
@@ -128,7 +157,7 @@ class Ingestor:
             report.reason = f"cannot read the file: {exc.strerror or exc}"
             return report
         existing = self.store.document(source.doc_id)
-        if existing and existing.version == version and existing.pipeline == self.chunker.signature:
+        if existing and existing.version == version and existing.pipeline == self.signature:
             report.status, report.pages, report.chunks = "unchanged", existing.pages, existing.chunks
             return report
         return version, size
@@ -175,7 +204,7 @@ class Ingestor:
         if prepared is None:
             report.reason = "no text found"
             return
-        record, chunks, texts, heading = prepared
+        record, chunks, texts, headings = prepared
         parts = []
         for lo in range(0, len(texts), EMBED_STEP):
             if on_progress:
@@ -184,27 +213,38 @@ class Ingestor:
         if on_progress:
             on_progress(source.doc_id, "index", 0.0)
         existed = self.store.document(source.doc_id) is not None
-        self.store.write_document(record, chunks, np.concatenate(parts), [heading] * len(chunks))
+        self.store.write_document(record, chunks, np.concatenate(parts), headings)
         report.status = "updated" if existed else "added"
         report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
 
-    def chunk_document(self, doc_id: str, name: str, doc: LoadedDocument) -> tuple[list[Chunk], list[str], str]:
-        """The document's chunks, the texts embedded for them (heading + chunk) and the heading."""
+    def chunk_document(self, doc_id: str, name: str, doc: LoadedDocument,
+                       profile: DocumentProfile | None = None) -> tuple[list[Chunk], list[str], list[str]]:
+        """The document's chunks, the texts embedded for them (heading + chunk) and each chunk's heading: the
+        document's, then the section the chunk falls under."""
         chunks = self.chunker.chunk(doc_id, name, doc.pages)
-        heading = truncate_to_tokens(self.chunker.tokenizer, heading_for(doc, name), self.heading_tokens)
-        return chunks, [f"{heading}\n{c.text}" if heading else c.text for c in chunks], heading
+        document = heading_for(doc, name, profile)
+        page_texts = {p.number: p.text for p in doc.pages}
+        headings = []
+        for c in chunks:
+            section = section_at(page_texts.get(c.page, ""), c.start)
+            heading = f"{document} · {section}" if section and section.lower() not in document.lower() else document
+            headings.append(truncate_to_tokens(self.chunker.tokenizer, heading, self.heading_tokens))
+        return chunks, [f"{h}\n{c.text}" if h else c.text for h, c in zip(headings, chunks)], headings
 
     def _prepare(self, source: SourceFile, doc: LoadedDocument, version: str, size: int):
         """(record, chunks, texts to embed, heading), or None when the document has no text."""
-        chunks, texts, heading = self.chunk_document(source.doc_id, source.path.name, doc)
+        profile = self._profile(source.doc_id, source.path.name, doc)
+        chunks, texts, headings = self.chunk_document(source.doc_id, source.path.name, doc,
+                                                      DocumentProfile.from_dict(profile))
         if not chunks:
             return None
         record = DocumentRecord(
             doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
             root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),
-            size_bytes=size, ingested_at=time.time(), pipeline=self.chunker.signature, warnings=list(doc.warnings),
+            size_bytes=size, ingested_at=time.time(), pipeline=self.signature, warnings=list(doc.warnings),
+            profile=profile,
         )
-        return record, chunks, texts, heading
+        return record, chunks, texts, headings
 
     def ingest_loaded(self, items: Iterable[tuple[SourceFile, LoadedDocument]], group: int = 64,
                       on_progress: ProgressCallback | None = None) -> list[FileReport]:
@@ -220,8 +260,8 @@ class Ingestor:
                 return
             vectors = self.embedder.embed_documents([t for _, _, texts, _, _ in pending for t in texts])
             batch, offset = [], 0
-            for record, chunks, texts, heading, _ in pending:
-                batch.append((record, chunks, vectors[offset : offset + len(texts)], [heading] * len(chunks)))
+            for record, chunks, texts, headings, _ in pending:
+                batch.append((record, chunks, vectors[offset : offset + len(texts)], headings))
                 offset += len(texts)
             self.store.write_documents(batch)
             for record, chunks, _, _, report in pending:
@@ -236,7 +276,7 @@ class Ingestor:
             report = FileReport(str(source.path), source.doc_id, "failed")
             reports.append(report)
             old = existing.get(source.doc_id)
-            if old and old.version == version and old.pipeline == self.chunker.signature:
+            if old and old.version == version and old.pipeline == self.signature:
                 report.status, report.pages, report.chunks = "unchanged", old.pages, old.chunks
                 continue
             prepared = self._prepare(source, doc, version, sum(len(p.text) for p in doc.pages))

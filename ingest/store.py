@@ -14,7 +14,7 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlparse
@@ -297,6 +297,26 @@ class ChunkStore:
                 zip(got["ids"], got["documents"], got["metadatas"])
                 if committed.get(meta["doc_id"]) == meta["version"]}
 
+    def set_profile(self, doc_id: str, profile: dict) -> None:
+        """Replace a committed document's profile (edited by a user, or read for a store that predates profiles)."""
+        record = self.document(doc_id)
+        if record is None:
+            raise KeyError(doc_id)
+        self.catalog.update(ids=[f"doc:{doc_key(doc_id)}"], metadatas=[_record_meta(replace(record, profile=profile))])
+
+    def first_pages(self, doc_id: str, pages: int) -> list[str]:
+        """The text of a committed document's first pages as its chunks hold it (for reading a profile without
+        parsing the file again)."""
+        texts: dict[int, list[str]] = {}
+        for stored in self.iter_chunks([doc_id]):
+            chunk = stored.chunk
+            if chunk.page <= pages:
+                buffer = texts.setdefault(chunk.page, [])
+                if len(buffer) < chunk.end:
+                    buffer.extend(" " * (chunk.end - len(buffer)))
+                buffer[chunk.start:chunk.end] = list(chunk.text)
+        return ["".join(texts[p]) for p in sorted(texts)]
+
     def count(self) -> int:
         return self.chunks.count()
 
@@ -370,6 +390,7 @@ def _chunk_from_meta(text: str, meta: dict) -> Chunk:
 def _record_meta(record: DocumentRecord) -> dict:
     meta = record.to_dict()
     meta["warnings"] = json.dumps(record.warnings)
+    meta["profile"] = json.dumps(record.profile)
     meta["kind_of_file"] = meta.pop("kind")
     meta["kind"] = "document"
     return meta
@@ -380,4 +401,5 @@ def _record_from_meta(meta: dict) -> DocumentRecord:
     meta.pop("kind")
     meta["kind"] = meta.pop("kind_of_file")
     meta["warnings"] = json.loads(meta.get("warnings") or "[]")
+    meta["profile"] = json.loads(meta.get("profile") or "{}")  # stores written before profiles have none
     return DocumentRecord(**meta)

@@ -62,6 +62,7 @@ class DocumentRecord:
     ingested_at: float  # unix time
     pipeline: str  # chunking signature; a change re-ingests the file
     warnings: list[str] = field(default_factory=list)
+    profile: dict = field(default_factory=dict)  # ingest.profile.DocumentProfile as a dict
 
     def to_dict(self) -> dict:
         return asdict(self)

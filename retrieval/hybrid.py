@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ingest.profile import DocumentProfile
 from retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from retrieval.keyword import BM25Retriever
 from retrieval.rerank import CrossEncoderReranker
+from retrieval.routing import route
 from retrieval.types import ScoreBreakdown, ScoredChunk
 from retrieval.vector import VectorRetriever
 
@@ -58,8 +61,11 @@ class Retrieval:
 
 class HybridRetriever:
     def __init__(self, vector: VectorRetriever, bm25: BM25Retriever, config: FusionConfig = FusionConfig(),
-                 reranker: CrossEncoderReranker | None = None, reranker_problem: str | None = None):
+                 reranker: CrossEncoderReranker | None = None, reranker_problem: str | None = None,
+                 profiles: Callable[[], Mapping[str, DocumentProfile]] | None = None):
         self.vector = vector
+        # The library's document profiles, for routing questions that name an organisation (None: no routing).
+        self.profiles = profiles
         self.bm25 = bm25
         self.config = config
         self.reranker = reranker
@@ -74,11 +80,34 @@ class HybridRetriever:
         if k <= 0:
             raise ValueError(f"k must be > 0, got {k}")
         per_page = self.config.chunks_per_page
-        if not per_page:
-            return self._retrieve(query, k, mode, doc_ids)
         # Deeper, then capped: the chunks a full page pushes out make room for the next pages.
-        found = self._retrieve(query, k * PAGE_CAP_DEPTH, mode, doc_ids)
-        found.results = cap_per_page(found.results, per_page)[:k]
+        depth = k * PAGE_CAP_DEPTH if per_page else k
+        found = self._routed(query, depth, mode, doc_ids)
+        if per_page:
+            found.results = cap_per_page(found.results, per_page)
+        found.results = found.results[:k]
+        return found
+
+    def _routed(self, query: str, k: int, mode: str, doc_ids: list[str] | None) -> Retrieval:
+        """Search the documents of the organisations the query names (each one's best in turn when it names
+        several); everything when it names none, or when their documents hold nothing that matches."""
+        chosen = route(query, self.profiles()) if self.profiles is not None and doc_ids is None else None
+        if chosen is None:
+            return self._retrieve(query, k, mode, doc_ids)
+        runs = [self._retrieve(query, k, mode, group) for group in chosen.groups]
+        if not any(run.results for run in runs):
+            return self._retrieve(query, k, mode, doc_ids)
+        found = runs[0]
+        if len(runs) > 1:
+            found.results = _interleave([run.results for run in runs])
+            found.best_cosine = max((r.best_cosine for r in runs if r.best_cosine is not None), default=None)
+            found.best_rerank = max((r.best_rerank for r in runs if r.best_rerank is not None), default=None)
+            for run in runs[1:]:
+                for name, ms in run.timings_ms.items():
+                    found.timings_ms[name] = found.timings_ms.get(name, 0.0) + ms
+        for result in found.results:
+            result.breakdown.routed = True
+        found.notes.append(chosen.reason)
         return found
 
     def _retrieve(self, query: str, k: int, mode: str, doc_ids: list[str] | None) -> Retrieval:
@@ -155,6 +184,17 @@ class HybridRetriever:
 def _best_cosine(results: list[ScoredChunk]) -> float | None:
     values = [r.breakdown.vector_cosine for r in results if r.breakdown.vector_cosine is not None]
     return max(values) if values else None
+
+
+def _interleave(rankings: list[list[ScoredChunk]]) -> list[ScoredChunk]:
+    """First of each, then second of each…; a chunk found twice keeps its first place."""
+    out, seen = [], set()
+    for i in range(max(len(r) for r in rankings)):
+        for ranking in rankings:
+            if i < len(ranking) and ranking[i].id not in seen:
+                seen.add(ranking[i].id)
+                out.append(ranking[i])
+    return out
 
 
 def cap_per_page(results: list[ScoredChunk], per_page: int) -> list[ScoredChunk]:

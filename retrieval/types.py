@@ -17,6 +17,7 @@ class ScoreBreakdown:
     vector_cosine: float | None = None
     fused_score: float | None = None
     rerank_score: float | None = None
+    routed: bool | None = None  # True: found among the documents of the organisation the question names
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -53,6 +53,12 @@ def test_ingest_docs_search_remove(env, capsys):
     found = _json(capsys)
     assert found["mode"] == "hybrid" and "no reranker is configured" in found["notes"][0]
 
+    assert main(["profile", "manual.pdf", "--organisation", "Harbor Lane Robotics", "--doc-type", "manual"]) == 0
+    assert _json(capsys)["organisation"] == "Harbor Lane Robotics"
+    assert main(["docs"]) == 0
+    assert "Harbor Lane Robotics · manual" in capsys.readouterr().out
+    assert main(["profile", "nothing.pdf"]) == 1
+
     assert main(["remove", "manual.pdf"]) == 0
     assert "removed   manual.pdf" in capsys.readouterr().out
     assert main(["remove", "manual.pdf"]) == 1

@@ -78,3 +78,18 @@ def test_ui_styles_reach_the_browser(make_client):
 
     config = make_client().get("/config").json()
     assert CSS.strip() and CSS.strip() in config["css"]
+
+
+def test_a_document_profile_is_listed_and_corrected_through_the_api(make_client, tmp_path):
+    client = make_client()
+    pdf = write_pdf(tmp_path / "manual.pdf")
+    with pdf.open("rb") as fh:
+        assert client.post("/api/documents", files=[("files", ("manual.pdf", fh, "application/pdf"))]).status_code == 200
+    listed = client.get("/api/documents").json()[0]
+    assert set(listed["profile"]) >= {"title", "organisation", "period", "doc_type"}
+    r = client.put("/api/documents/manual.pdf/profile", json={"organisation": "Harbor Lane Robotics", "period": "2026"})
+    assert r.status_code == 200 and r.json()["organisation"] == "Harbor Lane Robotics"
+    profile = client.get("/api/documents").json()[0]["profile"]
+    assert profile["organisation"] == "Harbor Lane Robotics" and profile["period"] == "2026" and profile["edited"]
+    assert profile["title"] == listed["profile"]["title"], "fields left out keep their value"
+    assert client.put("/api/documents/nothing.pdf/profile", json={"period": "2020"}).status_code == 404

@@ -45,7 +45,7 @@ def test_upload_reports_stages_and_final_status(callbacks, service, tmp_path):
     assert "embed" in html_seen or "chunk" in html_seen, "progress went through the stages"
     final_html, rows = steps[-1]
     assert "added: 3 pages" in final_html
-    assert rows[0][0] == "manual.pdf" and rows[0][1] == 3
+    assert rows[0][0] == "manual.pdf" and rows[0][2] == 3
     assert (service.uploads / "manual.pdf").exists()
     assert service.search("E-104", 1, "bm25").results[0].chunk.doc_id == "manual.pdf", "searchable at once"
 
@@ -108,6 +108,18 @@ def test_library_delete_and_reindex(callbacks, tmp_path):
     message, rows, _ = callbacks.delete("manual.pdf")
     assert message == "Deleted manual.pdf." and rows == []
     assert "Could not delete" in callbacks.delete("manual.pdf")[0]
+
+
+def test_library_shows_and_corrects_what_a_document_is(callbacks, tmp_path):
+    _upload(callbacks, tmp_path)
+    organisation, period, doc_type, title = callbacks.profile_fields("manual.pdf")
+    assert title["value"], "a profile was read at ingest"
+    message, rows, _ = callbacks.save_profile("manual.pdf", "Harbor Lane Robotics", "2026", "manual", "SK-220 manual")
+    assert "Saved the profile of manual.pdf" in message
+    assert rows[0][1] == "Harbor Lane Robotics · manual · 2026"
+    assert [u["value"] for u in callbacks.profile_fields("manual.pdf")] == [
+        "Harbor Lane Robotics", "2026", "manual", "SK-220 manual"]
+    assert callbacks.save_profile(None, "x", "", "", "")[0] == "Choose a document first."
 
 
 def test_names_cannot_escape_the_upload_folder():

@@ -1,0 +1,73 @@
+"""Routing: a question naming an organisation is searched in that organisation's documents (real store, real
+PDFs); documents that name no organisation stay in, and two named organisations get candidates from each."""
+
+from ingest.profile import DocumentProfile
+from retrieval.hybrid import FusionConfig, HybridRetriever
+from retrieval.keyword import BM25Retriever
+from retrieval.routing import StoredProfiles, named_organisations, route
+from retrieval.vector import VectorRetriever
+from tests.pdfgen import make_pdf
+
+PROFILES = {
+    "a-2021.pdf": DocumentProfile("", "ALPHA WIDGETS CORPORATION", "2021", "10-K annual report"),
+    "a-2022.pdf": DocumentProfile("", "Alpha Widgets Corp.", "2022", "10-K annual report"),
+    "b-2022.pdf": DocumentProfile("", "BETA FOODS, INC.", "2022", "10-K annual report"),
+    "notes.md": DocumentProfile("Meeting notes", "", "", ""),
+}
+
+
+def test_names_are_matched_by_the_start_of_the_organisation_name():
+    orgs = [p.organisation for p in PROFILES.values() if p.organisation]
+    assert named_organisations("What was Alpha Widgets' revenue?", orgs) == [
+        "ALPHA WIDGETS CORPORATION", "Alpha Widgets Corp."]
+    assert named_organisations("Did Beta's margin improve?", orgs) == ["BETA FOODS, INC."]
+    assert named_organisations("What is the beta of the alpha factor?", orgs) == [], "lower-case words are not names"
+
+
+def test_route_prefers_the_named_year_and_keeps_documents_naming_no_organisation():
+    chosen = route("What was Alpha's FY2022 revenue?", PROFILES)
+    assert chosen.doc_ids == ["a-2022.pdf", "notes.md"] and "2022" in chosen.reason
+    assert route("What was Alpha's revenue in 2019?", PROFILES).doc_ids == ["a-2021.pdf", "a-2022.pdf", "notes.md"]
+    both = route("Compare Alpha and Beta revenue in 2022", PROFILES)
+    assert both.groups == [["a-2022.pdf", "notes.md"], ["b-2022.pdf", "notes.md"]]
+    assert route("What was revenue in 2022?", PROFILES) is None
+
+
+def _report(company: str, year: int, revenue: str) -> bytes:
+    cover = (f"FORM 10-K ANNUAL REPORT PURSUANT TO SECTION 13 For the fiscal year ended December 31, {year} "
+             f"Commission File Number 001-0000\n\n{company}\n\n(Exact name of registrant as specified in its charter)")
+    body = (f"Consolidated statement of operations. Net revenue for fiscal {year} was {revenue} million, driven by "
+            f"volume growth in every segment. Operating income and net revenue are shown in the table below.")
+    return make_pdf([cover, body, "Risk factors. Competition, supply costs and interest rates may affect results."])
+
+
+def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, store, ingestor, embedder, chunker):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "0279901b.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2022, "$812"))
+    (folder / "report-final-v3.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
+    assert all(r.status == "added" for r in ingestor.ingest([folder]))
+    assert store.document("report-final-v3.pdf").profile["organisation"] == "BETA FOODS, INC."
+    bm25 = BM25Retriever(store)
+    bm25.sync()
+    retriever = HybridRetriever(VectorRetriever(store, embedder), bm25, FusionConfig(chunks_per_page=1),
+                                profiles=StoredProfiles(store))
+    found = retriever.retrieve("What was Beta Foods' net revenue in fiscal 2022?", k=4)
+    assert {r.chunk.doc_id for r in found.results} == {"report-final-v3.pdf"}, found.notes
+    assert all(r.breakdown.routed for r in found.results) and "BETA FOODS" in found.notes[-1]
+    assert len({r.chunk.page for r in found.results}) == len(found.results), "one chunk per page"
+    both = retriever.retrieve("Compare the net revenue of Alpha Widgets and Beta Foods", k=4)
+    assert {r.chunk.doc_id for r in both.results[:2]} == {"0279901b.pdf", "report-final-v3.pdf"}
+    unrouted = HybridRetriever(VectorRetriever(store, embedder), bm25).retrieve("net revenue of Beta Foods", k=4)
+    assert not any(r.breakdown.routed for r in unrouted.results)
+
+
+def test_a_store_written_before_profiles_gets_them_on_the_next_run(tmp_path, store, ingestor):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "beta.pdf").write_bytes(_report("BETA FOODS, INC.", 2021, "$401"))
+    ingestor.ingest([folder])
+    store.set_profile("beta.pdf", {})
+    assert store.document("beta.pdf").profile == {}
+    assert ingestor.ingest([folder])[0].status == "unchanged"
+    assert store.document("beta.pdf").profile["period"] == "2021"

@@ -19,6 +19,8 @@ from retrieval.hybrid import HybridRetriever, Retrieval
 
 logger = logging.getLogger(__name__)
 
+NEAREST_ONLY = "I could not find this in the documents. The nearest passages are listed below."
+
 
 @dataclass
 class Source:
@@ -211,8 +213,7 @@ class Answerer:
         answer.timings["evidence_ms"] = round(1000 * (time.perf_counter() - started), 1)
         if not decision.passed or not sources:
             answer.abstained = True
-            answer.answer = ("I could not find this in the documents. The nearest passages are listed below."
-                             if sources else "I could not find this in the documents (nothing matched).")
+            answer.answer = (NEAREST_ONLY if sources else "I could not find this in the documents (nothing matched).")
             if decision.reason and sources:
                 answer.notes.append(f"not passed to the model: {decision.reason}")
             answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
@@ -229,13 +230,13 @@ class Answerer:
             return
         if evidence is not None and self.evidence_check > 0 and not is_yes_no(question):
             yield AnswerEvent("status", "checking the sources…")
+            checked = time.perf_counter()
             p_yes = self.check_evidence(question, sources, evidence, history)
             answer.gate["evidence_yes"] = None if p_yes is None else round(p_yes, 3)
-            answer.timings["check_ms"] = round(1000 * (time.perf_counter() - started), 1) - answer.timings[
-                "evidence_ms"]
+            answer.timings["check_ms"] = round(1000 * (time.perf_counter() - checked), 1)
             if p_yes is not None and p_yes < self.evidence_check:
                 answer.abstained = True
-                answer.answer = "I could not find this in the documents. The nearest passages are listed below."
+                answer.answer = NEAREST_ONLY
                 answer.gate["passed"] = False
                 answer.gate["reason"] = (f"the model judged that the best passages do not answer it "
                                          f"(P(yes) {p_yes:.2f} < {self.evidence_check:g})")

@@ -244,3 +244,18 @@ def test_a_model_without_probabilities_is_judged_by_its_words(retriever, embedde
     assert yes_probability(FakeListChatModel(responses=["Yes, it does."]), [], stream_text) == 1.0
     assert [is_yes_no(q) for q in ("Can I fly business?", "Is it paid?", "How much?", "Which class?")] == \
         [True, True, False, False]
+
+
+def test_a_figure_that_is_not_money_does_not_answer_a_price_question(retriever):
+    answer = Answerer(retriever, FakeListChatModel(responses=["The per diem costs 45 days [1]."])).ask(
+        "How much does the per diem for a full travel day cost?")
+    assert "45 days" not in answer.answer and "amount of money" in answer.removed[0]
+    events = list(Answerer(retriever, FakeListChatModel(responses=["The per diem costs 45 days [1]."])).stream(
+        "How much does the per diem for a full travel day cost?"))
+    assert [e.text for e in events if e.kind == "token"] == [NOT_FOUND], "the reader is told, not left with nothing"
+    kept = Answerer(retriever, FakeListChatModel(responses=["The per diem is EUR 45 per full travel day [1]."])).ask(
+        "How much is the per diem allowance for a full travel day?")
+    assert "EUR 45" in kept.answer and not kept.removed
+    other = Answerer(retriever, FakeListChatModel(responses=["Annual leave is 27 working days [1]."])).ask(
+        "How much annual leave do employees get?")
+    assert "27 working days" in other.answer, "not a money question"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from app.answering.checker import SentenceChecker
-from app.answering.citations import CitationCheck, check_citations, is_refusal
+from app.answering.citations import CitationCheck, asks_for_money, check_citations, is_refusal, states_money
 from app.answering.evidence import Evidence, select_evidence
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
@@ -269,12 +269,15 @@ class Answerer:
                 answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
                 yield AnswerEvent("done", answer.answer, answer)
                 return
-        shown = checker.flush(self._quote(evidence))
+        shown = checker.flush(self._quote(question, evidence))
         if shown:
             answer.timings.setdefault("first_shown_ms", round(1000 * (time.perf_counter() - started), 1))
             yield AnswerEvent("token", shown)
         answer.timings["generation_ms"] = round(1000 * (time.perf_counter() - llm_started), 1)
         self._finish(answer, checker)
+        if "first_shown_ms" not in answer.timings:  # every sentence was removed: say so, not nothing
+            answer.timings["first_shown_ms"] = round(1000 * (time.perf_counter() - started), 1)
+            yield AnswerEvent("token", answer.answer)
         answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
         yield AnswerEvent("done", answer.answer, answer)
 
@@ -289,10 +292,13 @@ class Answerer:
             logger.warning("evidence check failed: %s", exc)
             return None
 
-    def _quote(self, evidence: Evidence | None) -> str | None:
-        """The best sentence, quoted and cited, when it scores high enough to stand in for a "not found"."""
+    def _quote(self, question: str, evidence: Evidence | None) -> str | None:
+        """The best sentence, quoted and cited, when it scores high enough to stand in for a "not found" (and,
+        for a question about a price, states one)."""
         if self.quote_fallback <= 0 or evidence is None or evidence.best is None \
                 or evidence.best.score < self.quote_fallback:
+            return None
+        if asks_for_money(question) and not states_money(evidence.best.text):
             return None
         return f"The documents say: “{' '.join(evidence.best.text.split())}” [{evidence.best.source}]"
 

@@ -126,6 +126,10 @@ def ground_sentence(sentence: str, source_texts: dict[int, str], question: str =
         return _MARKER.sub("", sentence).replace(" .", ".").strip(), "", False
     if question and not _adds_anything(sentence, question):
         return None, f"{sentence} (it only restates the question)", False
+    if question and asks_for_money(question) and _numbers(_MARKER.sub(" ", sentence)) \
+            and not states_money(sentence):
+        # "How much does the SK-220 cost?" answered "33.5 kg": a figure of the source, but not a price.
+        return None, f"{sentence} (the question asks for an amount of money; the sentence gives none)", False
     found = claims(sentence, question)
     if not numbers:
         if not found:
@@ -150,6 +154,21 @@ def _best_holder(sentence: str, found: list[str], source_texts: dict[int, str]) 
     """The source that holds every claim and shares most of the sentence's terms, or None."""
     holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)]
     return max(holders, key=lambda n: _overlap(sentence, source_texts[n])) if holders else None
+
+
+def asks_for_money(question: str) -> bool:
+    return _MONEY_QUESTION.search(question) is not None
+
+
+def states_money(text: str) -> bool:
+    return _MONEY.search(text) is not None
+
+
+_MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|pay|paid|spend|budget|fee|fees|allowance|"
+                             r"reimburse[sd]?|contribute[sd]?|charge[sd]?)\b|\b(?:what|which) (?:is|are) the "
+                             r"(?:price|cost|fee)s?\b|\bhow much (?:money|does it cost)\b", re.I)
+_MONEY = re.compile(r"(?:EUR|USD|GBP|CHF|€|\$|£)\s?\d|\d\s?(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|cents?|€|"
+                    r"million|billion)\b|\bfree\b|\bno (?:cost|charge)\b", re.I)
 
 
 def is_refusal(sentence: str) -> bool:

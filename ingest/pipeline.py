@@ -119,7 +119,6 @@ class Ingestor:
             else:
                 todo.append((source, *early, started))
         reports.extend(self._process(todo, on_progress))
-        self._read_missing_profiles([r.doc_id for r in reports if r.status == "unchanged"])
         if sync:
             reports.extend(self._remove_missing(paths, files))
         return reports
@@ -130,16 +129,6 @@ class Ingestor:
         if earlier is not None and earlier.profile.get("edited"):
             return earlier.profile
         return read_profile([p.text for p in doc.pages[:PROFILE_PAGES]], name, doc.title or "").to_dict()
-
-    def _read_missing_profiles(self, doc_ids: list[str]) -> None:
-        """Documents committed before profiles existed get one from their stored first pages (no re-embedding)."""
-        for doc_id in doc_ids:
-            record = self.store.document(doc_id)
-            if record is None or record.profile:
-                continue
-            pages = self.store.first_pages(doc_id, PROFILE_PAGES)
-            self.store.set_profile(doc_id, read_profile(pages, record.source, record.title).to_dict())
-            logger.info("read the profile of %s from its stored pages", doc_id)
 
     def _precheck(self, source: SourceFile) -> FileReport | tuple[str, int]:
         """A report for files that need no parsing (unsupported, too big, unchanged), else (sha256, size)."""

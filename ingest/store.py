@@ -298,24 +298,11 @@ class ChunkStore:
                 if committed.get(meta["doc_id"]) == meta["version"]}
 
     def set_profile(self, doc_id: str, profile: dict) -> None:
-        """Replace a committed document's profile (edited by a user, or read for a store that predates profiles)."""
+        """Replace a committed document's profile."""
         record = self.document(doc_id)
         if record is None:
             raise KeyError(doc_id)
         self.catalog.update(ids=[f"doc:{doc_key(doc_id)}"], metadatas=[_record_meta(replace(record, profile=profile))])
-
-    def first_pages(self, doc_id: str, pages: int) -> list[str]:
-        """The text of a committed document's first pages as its chunks hold it (for reading a profile without
-        parsing the file again)."""
-        texts: dict[int, list[str]] = {}
-        for stored in self.iter_chunks([doc_id]):
-            chunk = stored.chunk
-            if chunk.page <= pages:
-                buffer = texts.setdefault(chunk.page, [])
-                if len(buffer) < chunk.end:
-                    buffer.extend(" " * (chunk.end - len(buffer)))
-                buffer[chunk.start:chunk.end] = list(chunk.text)
-        return ["".join(texts[p]) for p in sorted(texts)]
 
     def count(self) -> int:
         return self.chunks.count()

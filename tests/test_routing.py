@@ -61,13 +61,3 @@ def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, s
     unrouted = HybridRetriever(VectorRetriever(store, embedder), bm25).retrieve("net revenue of Beta Foods", k=4)
     assert not any(r.breakdown.routed for r in unrouted.results)
 
-
-def test_a_store_written_before_profiles_gets_them_on_the_next_run(tmp_path, store, ingestor):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "beta.pdf").write_bytes(_report("BETA FOODS, INC.", 2021, "$401"))
-    ingestor.ingest([folder])
-    store.set_profile("beta.pdf", {})
-    assert store.document("beta.pdf").profile == {}
-    assert ingestor.ingest([folder])[0].status == "unchanged"
-    assert store.document("beta.pdf").profile["period"] == "2021"

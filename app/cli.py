@@ -189,8 +189,7 @@ def cmd_profile(args, settings: Settings) -> int:
         profile = DocumentProfile.from_dict(record.profile).to_dict()
         changes = {k: getattr(args, k) for k in profile if getattr(args, k) is not None}
         if changes:
-            store.set_profile(args.doc_id, profile | changes | {"edited": True})
-            profile |= changes
+            profile = store.edit_profile(args.doc_id, changes)
     print(json.dumps(profile, indent=2))
     return 0
 

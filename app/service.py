@@ -154,15 +154,8 @@ class AskDocs:
 
     def set_profile(self, doc_id: str, changes: dict) -> dict:
         """Correct a document's profile (title, organisation, period, doc_type); KeyError for an unknown one."""
-        from ingest.profile import DocumentProfile
-
         with self._write_lock:
-            record = self.store.document(doc_id)
-            if record is None:
-                raise KeyError(doc_id)
-            profile = DocumentProfile.from_dict(record.profile | changes).to_dict()
-            self.store.set_profile(doc_id, profile | {"edited": True})
-        return profile
+            return self.store.edit_profile(doc_id, changes)
 
     def reindex(self, doc_id: str) -> FileReport:
         record = self.store.document(doc_id)

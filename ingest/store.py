@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ingest.errors import EmbeddingModelMismatchError, StoreLockedError, StoreUnavailableError
+from ingest.profile import DocumentProfile
 from ingest.types import Chunk, DocumentRecord
 
 logger = logging.getLogger(__name__)
@@ -191,10 +192,14 @@ class ChunkStore:
         got = self.catalog.get(ids=[f"doc:{doc_key(doc_id)}"], include=["metadatas"])
         return _record_from_meta(got["metadatas"][0]) if got["ids"] else None
 
+    def generation(self) -> str:
+        """Changes whenever a writer (any process) commits documents or edits a profile; "" for a new store."""
+        got = self.catalog.get(ids=[_GENERATION], include=["metadatas"])
+        return got["metadatas"][0]["generation"] if got["ids"] else ""
+
     def committed_versions(self) -> Mapping[str, str]:
         """{doc_id: version} of committed documents; cached until a writer (any process) bumps the generation."""
-        got = self.catalog.get(ids=[_GENERATION], include=["metadatas"])
-        generation = got["metadatas"][0]["generation"] if got["ids"] else ""
+        generation = self.generation()
         if self._versions is None or self._versions[0] != generation or not generation:
             docs = self.catalog.get(where={"kind": "document"}, include=["metadatas"])
             self._versions = (generation, {m["doc_id"]: m["version"] for m in docs["metadatas"]})
@@ -297,12 +302,19 @@ class ChunkStore:
                 zip(got["ids"], got["documents"], got["metadatas"])
                 if committed.get(meta["doc_id"]) == meta["version"]}
 
-    def set_profile(self, doc_id: str, profile: dict) -> None:
-        """Replace a committed document's profile."""
+    def edit_profile(self, doc_id: str, changes: dict) -> dict:
+        """A user's correction of a committed document's profile: the fields in `changes` replace the stored
+        ones; the profile is marked edited, so re-ingesting the file keeps it, and a new generation tells
+        readers (routing) to read the profiles again. Returns the profile; KeyError for an unknown document."""
         record = self.document(doc_id)
         if record is None:
             raise KeyError(doc_id)
-        self.catalog.update(ids=[f"doc:{doc_key(doc_id)}"], metadatas=[_record_meta(replace(record, profile=profile))])
+        profile = DocumentProfile.from_dict(record.profile | changes).to_dict()
+        gen = self._generation_record()
+        self.catalog.upsert(ids=[f"doc:{doc_key(doc_id)}"] + gen["ids"], embeddings=[_DUMMY] + gen["embeddings"],
+                            metadatas=[_record_meta(replace(record, profile=profile | {"edited": True}))]
+                            + gen["metadatas"])
+        return profile
 
     def count(self) -> int:
         return self.chunks.count()

@@ -116,16 +116,17 @@ def route(question: str, profiles: Mapping[str, DocumentProfile]) -> Route | Non
 
 
 class StoredProfiles:
-    """The profiles of a store's committed documents, read again only when the committed set changes."""
+    """The profiles of a store's committed documents, read again only when the store's generation changes (a
+    commit or a profile edit, in any process)."""
 
     def __init__(self, store):
         self.store = store
-        self._key: int | None = None
+        self._key: str | None = None
         self._profiles: dict[str, DocumentProfile] = {}
 
     def __call__(self) -> Mapping[str, DocumentProfile]:
-        key = hash(frozenset(self.store.committed_versions().items()))
-        if key != self._key:
+        key = self.store.generation()
+        if key != self._key or not key:
             self._profiles = {r.doc_id: DocumentProfile.from_dict(r.profile) for r in self.store.documents()}
             self._key = key
         return self._profiles

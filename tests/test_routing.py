@@ -60,4 +60,7 @@ def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, s
     assert {r.chunk.doc_id for r in both.results[:2]} == {"0279901b.pdf", "report-final-v3.pdf"}
     unrouted = HybridRetriever(VectorRetriever(store, embedder), bm25).retrieve("net revenue of Beta Foods", k=4)
     assert not any(r.breakdown.routed for r in unrouted.results)
+    store.edit_profile("0279901b.pdf", {"organisation": "Beta Foods, Inc."})  # seen at once, not after a commit
+    again = retriever.retrieve("What was Beta Foods' net revenue in fiscal 2022?", k=4)
+    assert not any(r.breakdown.routed for r in again.results), "both documents are Beta's now: nothing to route"
 

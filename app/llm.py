@@ -142,13 +142,21 @@ class LocalChatModel(BaseChatModel):
         replies: list[Any] = []
         engine.handle_chat_completions(request, lambda data: replies.append(data) or False)
         for reply in replies:
-            if isinstance(reply, dict) and "error" in reply:
-                raise LLMError(f"{self.label}: {_one_line(reply['error'])}")
-            for choice in (reply or {}).get("choices", []) if isinstance(reply, dict) else []:
+            if not isinstance(reply, dict):
+                continue
+            if "error" in reply:
+                raise self._engine_error(reply)
+            for choice in reply.get("choices", []):
                 content = (choice.get("logprobs") or {}).get("content") or []
                 if content:
                     return {e["token"]: math.exp(e["logprob"]) for e in content[0].get("top_logprobs", [])}
         return {}
+
+    def _engine_error(self, reply: dict) -> LLMError:
+        """The LLMError for an engine reply that carries an error instead of output."""
+        error = reply["error"]
+        message = error.get("message", error) if isinstance(error, dict) else error
+        return LLMError(f"{self.label}: {_one_line(message)}")
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -198,9 +206,7 @@ class LocalChatModel(BaseChatModel):
                 if isinstance(item, Exception):
                     raise LLMError(f"{self.label}: {_one_line(item)}") from None
                 if "error" in item:
-                    error = item["error"]
-                    message = error.get("message", error) if isinstance(error, dict) else error
-                    raise LLMError(f"{self.label}: {_one_line(message)}")
+                    raise self._engine_error(item)
                 chunk = _chunk_from_openai(item)
                 if chunk is not None:
                     if run_manager and chunk.text:

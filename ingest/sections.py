@@ -25,9 +25,7 @@ def is_heading(line: str) -> bool:
 def section_at(page_text: str, offset: int) -> str:
     """The last heading-like line of the page that starts before `offset` (the chunk's start), or ""."""
     found = ""
-    position = 0
     for line in page_text[:offset].split("\n"):
-        if is_heading(line) and position < offset:
+        if is_heading(line):
             found = line.strip().lstrip("#").strip()
-        position += len(line) + 1
     return found

@@ -6,7 +6,9 @@ ASKDOCS := $(VENV)/bin/askdocs
 
 .PHONY: setup run test bench clean
 
+# Tesseract reads scans and images (OCR); without it everything else works and such files say why.
 setup: $(VENV)/.installed
+	@scripts/system-packages.sh tesseract=tesseract-ocr
 
 # torch first, pinned to the CPU wheel: an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -23,7 +25,9 @@ run: setup
 	$(ASKDOCS) ask "How many days of annual leave do employees get?"
 	$(ASKDOCS) serve
 
+# The tests also need Tesseract and a browser: Debian's Chromium (Playwright's own download does not work offline).
 test: setup
+	@scripts/system-packages.sh --required tesseract=tesseract-ocr chromium=chromium
 	$(PY) -m pytest
 
 bench: setup

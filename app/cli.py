@@ -12,6 +12,7 @@ from collections import Counter
 from pydantic import ValidationError
 
 from app.settings import Settings
+from app.render import ocr_summary
 from ingest.errors import IngestError
 from ingest.profile import DocumentProfile
 
@@ -136,6 +137,8 @@ def cmd_ingest(args, settings: Settings) -> int:
         def progress(doc_id: str, stage: str, fraction: float) -> None:
             if stage == "done":
                 bar.update(1)
+            elif stage == "ocr":
+                bar.set_postfix_str(f"OCR {100 * fraction:.0f}% {doc_id[-40:]}")
             else:
                 bar.set_postfix_str(f"{stage} {doc_id[-40:]}")
 
@@ -148,8 +151,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         print(json.dumps({"files": [r.to_dict() for r in reports], "seconds": round(elapsed, 3)}, indent=2))
         return 0
     for r in reports:
-        detail = r.reason if r.status == "failed" else f"{r.pages} pages, {r.chunks} chunks"
-        print(f"{r.status:<9} {r.doc_id}  {detail}")
+        print(_report_line(r))
         for warning in r.warnings:
             print(f"{'':<9} warning: {warning}")
     counts = Counter(r.status for r in reports)
@@ -158,6 +160,13 @@ def cmd_ingest(args, settings: Settings) -> int:
     print(f"{len(reports)} files: {summary or 'none found'} ({elapsed:.1f} s"
           + (f", {pages / elapsed:.1f} pages/s)" if pages else ")"))
     return 0
+
+
+def _report_line(r) -> str:
+    detail = r.reason if r.status == "failed" else f"{r.pages} pages, {r.chunks} chunks"
+    if r.ocr_pages:
+        detail += f", OCR on {ocr_summary(r.ocr_pages)}"
+    return f"{r.status:<9} {r.doc_id}  {detail}"
 
 
 def cmd_docs(args, settings: Settings) -> int:
@@ -176,6 +185,8 @@ def cmd_docs(args, settings: Settings) -> int:
         profile = DocumentProfile.from_dict(r.profile)
         if profile.describe():
             print(f"    {profile.describe()}")
+        if r.ocr_pages:
+            print(f"    read by OCR: {ocr_summary(r.ocr_pages)}")
     return 0
 
 
@@ -297,8 +308,7 @@ def cmd_serve(args, settings: Settings) -> int:
     try:
         if args.ingest:
             for r in service.ingest(args.ingest):
-                detail = r.reason if r.status == "failed" else f"{r.pages} pages, {r.chunks} chunks"
-                print(f"{r.status:<9} {r.doc_id}  {detail}")
+                print(_report_line(r))
         if service.llm is None:
             print(f"note: {service.llm_problem}", file=sys.stderr)
         import threading

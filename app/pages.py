@@ -6,8 +6,10 @@ import html
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
+from ingest.types import WordBox
 from retrieval.tokenize import STOPWORDS
 
 logger = logging.getLogger(__name__)
@@ -25,10 +27,11 @@ def page_count(pdf_path: str | Path) -> int:
         pdf.close()
 
 
-def render_page(pdf_path: str | Path, page: int, highlight: str | None = None, scale: float = 1.5):
-    """(PIL image of 1-based `page`, whether `highlight` was found and marked)."""
+def render_page(pdf_path: str | Path, page: int, highlight: str | None = None, scale: float = 1.5,
+                words: Sequence[WordBox] | None = None):
+    """(PIL image of 1-based `page`, whether the passage was found and marked). The passage is `highlight` found
+    in the page's text layer, or, for a page read by OCR, the boxes of its `words`."""
     import pypdfium2 as pdfium
-    from PIL import ImageDraw
 
     pdf = pdfium.PdfDocument(str(pdf_path))
     try:
@@ -36,20 +39,60 @@ def render_page(pdf_path: str | Path, page: int, highlight: str | None = None, s
             raise ValueError(f"{Path(pdf_path).name} has {len(pdf)} pages; page {page} does not exist")
         pdf_page = pdf[page - 1]
         image = pdf_page.render(scale=scale).to_pil().convert("RGB")
-        boxes = _highlight_boxes(pdf_page, highlight) if highlight else []
-        if boxes:
-            _, height = pdf_page.get_size()
-            overlay = image.copy()
-            draw = ImageDraw.Draw(overlay)
-            for left, bottom, right, top in boxes:
-                draw.rectangle([left * scale, (height - top) * scale, right * scale, (height - bottom) * scale],
-                               fill=(255, 225, 0))
-            from PIL import Image
-
-            image = Image.blend(image, overlay, 0.35)
-        return image, bool(boxes)
+        width, height = pdf_page.get_size()
+        if words:
+            rects = [(l * image.width, t * image.height, r * image.width, b * image.height)
+                     for l, t, r, b in word_lines(words)]
+        elif highlight:
+            rects = [(left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+                     for left, bottom, right, top in _highlight_boxes(pdf_page, highlight)]
+        else:
+            rects = []
+        return _marked(image, rects), bool(rects)
     finally:
         pdf.close()
+
+
+def render_image(path: str | Path, page: int, words: Sequence[WordBox] | None = None, max_side: int = 1600):
+    """(PIL image of frame `page` of an image file, scaled to at most `max_side` pixels, whether `words` were
+    marked)."""
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as source:
+        frames = getattr(source, "n_frames", 1)
+        if not 1 <= page <= frames:
+            raise ValueError(f"{Path(path).name} has {frames} pages; page {page} does not exist")
+        image = next(f for i, f in enumerate(ImageSequence.Iterator(source), 1) if i == page).convert("RGB")
+    image.thumbnail((max_side, max_side))
+    rects = [(l * image.width, t * image.height, r * image.width, b * image.height)
+             for l, t, r, b in word_lines(words or [])]
+    return _marked(image, rects), bool(rects)
+
+
+def word_lines(words: Sequence[WordBox]) -> list[tuple[float, float, float, float]]:
+    """One (left, top, right, bottom) box per run of words on the same line, as fractions of the page."""
+    lines: list[list[float]] = []
+    for w in words:
+        last = lines[-1] if lines else None
+        middle = (w.top + w.bottom) / 2
+        if last and last[1] <= middle <= last[3] and w.left >= last[0]:
+            last[1], last[2], last[3] = min(last[1], w.top), max(last[2], w.right), max(last[3], w.bottom)
+        else:
+            lines.append([w.left, w.top, w.right, w.bottom])
+    return [tuple(line) for line in lines]
+
+
+def _marked(image, rects):
+    """`image` with translucent yellow over each (left, top, right, bottom) pixel rectangle."""
+    if not rects:
+        return image
+    from PIL import Image, ImageDraw
+
+    overlay = image.copy()
+    draw = ImageDraw.Draw(overlay)
+    for left, top, right, bottom in rects:
+        draw.rectangle([left, top, right, bottom], fill=(255, 225, 0))
+    return Image.blend(image, overlay, 0.35)
 
 
 def _highlight_boxes(pdf_page, text: str) -> list[tuple[float, float, float, float]]:

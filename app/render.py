@@ -105,11 +105,14 @@ def upload_table(rows: dict[str, dict]) -> str:
     lines = ['<table class="askdocs-uploads"><tr><th>file</th><th>progress</th><th>result</th></tr>']
     for name, r in rows.items():
         stage = r.get("stage", "waiting")
-        progress = stage if stage != "embed" else f"embed {int(100 * r.get('fraction', 0))}%"
+        progress = {"embed": f"embed {int(100 * r.get('fraction', 0))}%",
+                    "ocr": f"OCR of scanned pages {int(100 * r.get('fraction', 0))}%"}.get(stage, stage)
         if r.get("status") == "failed":
             result = f'<span class="askdocs-warn">failed: {html.escape(r.get("reason", ""))}</span>'
         elif r.get("status"):
             result = f'{html.escape(r["status"])}: {r.get("pages", 0)} pages, {r.get("chunks", 0)} chunks'
+            if r.get("ocr_pages"):
+                result += f', OCR on {ocr_summary(r["ocr_pages"])}'
             for warning in r.get("warnings", []):
                 result += f'<br><span class="askdocs-warn">warning: {html.escape(warning)}</span>'
         else:
@@ -118,10 +121,23 @@ def upload_table(rows: dict[str, dict]) -> str:
     return "".join(lines) + "</table>"
 
 
+LIBRARY_HEADERS = ["document", "what it is", "pages", "chunks", "read by OCR", "size", "ingested", "warnings"]
+
+
 def library_rows(records) -> list[list]:
-    return [[r.doc_id, _profile_line(r.profile), r.pages, r.chunks, f"{r.size_bytes / 1024:.0f} KiB",
-             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)), "; ".join(r.warnings)]
+    return [[r.doc_id, _profile_line(r.profile), r.pages, r.chunks, ocr_summary(r.ocr_pages),
+             f"{r.size_bytes / 1024:.0f} KiB", time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)),
+             "; ".join(r.warnings)]
             for r in records]
+
+
+def ocr_summary(pages: list[int]) -> str:
+    """"pages 1-3, 7" for the pages read by OCR; "" for none."""
+    if not pages:
+        return ""
+    from ingest.pdf import ranges
+
+    return f"page {pages[0]}" if len(pages) == 1 else f"pages {ranges(sorted(pages))}"
 
 
 def _profile_line(profile: dict) -> str:

@@ -111,14 +111,20 @@ class AskDocs:
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self.store.document(doc_id)
 
+    def word_boxes(self, doc_id: str, page: int, start: int, end: int) -> list:
+        """Boxes of the words in [start, end) of an OCR'd page (empty for pages with a text layer)."""
+        return self.store.word_boxes(doc_id, page, start, end)
+
     def page_text(self, doc_id: str, page: int) -> str:
         """The normalised text of one page, as chunk spans refer to it (read again from the file)."""
         record = self.store.document(doc_id)
         if record is None:
             raise KeyError(f"no such document: {doc_id}")
         from ingest.loaders import load_file
+        from ingest.ocr import OcrOptions
 
-        doc = load_file(record.path, max_pages=self.settings.max_pages)
+        # Text formats only (PDFs and images are shown as images): no OCR here.
+        doc = load_file(record.path, max_pages=self.settings.max_pages, ocr=OcrOptions(enabled=False))
         return next((p.text for p in doc.pages if p.number == page), "")
 
     # -- writing ------------------------------------------------------------------------------------------

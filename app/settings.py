@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(4096, ge=0, description="0 = no limit")
     max_pages: int = Field(5000, gt=0)
     max_file_mb: float = Field(200.0, gt=0)
+    ocr: bool = Field(True, description="read pages without a text layer (scans) and image files with Tesseract")
+    ocr_languages: str = Field("eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$",
+                               description="Tesseract language packs joined by +, e.g. eng+deu")
+    ocr_dpi: int = Field(225, ge=70, le=600, description="resolution scans are read at")
+    ocr_page_timeout_s: float = Field(60.0, gt=0)
 
     # Retrieval
     top_k: int = Field(5, gt=0, description="chunks handed to the answer / shown by search")

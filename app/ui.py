@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from app.pages import context_html, query_terms, render_page
-from app.render import CSS, answer_markdown, evidence_markdown, library_rows, source_cards, upload_table
+from app.pages import context_html, query_terms, render_image, render_page
+from app.render import CSS, LIBRARY_HEADERS, answer_markdown, evidence_markdown, library_rows, source_cards, upload_table
 from app.service import AskDocs
 
 logger = logging.getLogger(__name__)
@@ -97,9 +97,15 @@ class Callbacks:
         viewer = dict(viewer, page=max(1, min(record.pages, viewer["page"] + step)))
         label = f"{record.source} · page {viewer['page']} of {record.pages}"
         try:
-            if record.kind == "pdf":
-                highlight = viewer["text"] if viewer["page"] == viewer["home"] else None
-                image, found = render_page(record.path, viewer["page"], highlight)
+            if record.kind in ("pdf", "image"):
+                home = viewer["page"] == viewer["home"]
+                highlight = viewer["text"] if home else None
+                words = (self.service.word_boxes(viewer["doc_id"], viewer["page"], viewer["start"], viewer["end"])
+                         if home and viewer["page"] in record.ocr_pages else None)
+                if record.kind == "image":
+                    image, found = render_image(record.path, viewer["page"], words)
+                else:
+                    image, found = render_page(record.path, viewer["page"], highlight, words=words)
                 if highlight and not found:
                     label += " · (passage not located on the rendered page)"
                 return gr.update(value=image, visible=True), gr.update(visible=False), label, viewer
@@ -145,7 +151,8 @@ class Callbacks:
             yield upload_table(rows), gr.skip()
         for report in result.get("reports", []):
             rows[report.doc_id] = {"stage": "done", "status": report.status, "pages": report.pages,
-                                   "chunks": report.chunks, "reason": report.reason, "warnings": report.warnings}
+                                   "chunks": report.chunks, "reason": report.reason, "warnings": report.warnings,
+                                   "ocr_pages": report.ocr_pages}
         if "error" in result:
             for row in rows.values():
                 row.setdefault("status", "failed")
@@ -242,10 +249,11 @@ def build_ui(service: AskDocs) -> gr.Blocks:
                         prev_page = gr.Button("◀ Previous page", size="sm", elem_id="prev-page")
                         next_page = gr.Button("Next page ▶", size="sm", elem_id="next-page")
         with gr.Tab("Library"):
-            upload = gr.File(file_count="multiple", label="Upload documents (PDF, Word, HTML, Markdown, text)",
-                             elem_id="upload")
+            upload = gr.File(file_count="multiple", elem_id="upload",
+                             label="Upload documents (PDF, Word, PowerPoint, Excel, CSV, HTML, Markdown, text; "
+                                   "scans and images are read by OCR)")
             upload_status = gr.HTML(elem_id="upload-status")
-            table = gr.Dataframe(headers=["document", "what it is", "pages", "chunks", "size", "ingested", "warnings"],
+            table = gr.Dataframe(headers=LIBRARY_HEADERS,
                                  value=library_rows(service.documents()), interactive=False, elem_id="library")
             with gr.Row():
                 doc_pick = gr.Dropdown(choices=[r.doc_id for r in service.documents()], label="Document", scale=3)

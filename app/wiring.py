@@ -8,6 +8,7 @@ import os
 from app.settings import Settings
 from ingest.chunking import TokenChunker
 from ingest.embedding import Embedder
+from ingest.ocr import OcrOptions
 from ingest.pipeline import Ingestor, Limits
 from ingest.store import ChunkStore
 from retrieval.hybrid import FusionConfig, HybridRetriever
@@ -48,12 +49,18 @@ def make_chunker(settings: Settings, embedder: Embedder) -> TokenChunker:
     return TokenChunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
 
 
+def ocr_options(settings: Settings) -> OcrOptions:
+    return OcrOptions(enabled=settings.ocr, languages=settings.ocr_languages, dpi=settings.ocr_dpi,
+                      page_timeout_s=settings.ocr_page_timeout_s)
+
+
 def make_ingestor(settings: Settings, embedder: Embedder, store: ChunkStore) -> Ingestor:
     limits = Limits(
         parse_timeout_s=settings.parse_timeout_s,
         parse_memory_mb=settings.parse_memory_mb or None,
         max_pages=settings.max_pages,
         max_file_mb=settings.max_file_mb,
+        ocr=ocr_options(settings),
     )
     return Ingestor(store, embedder, make_chunker(settings, embedder), limits)
 

@@ -90,6 +90,7 @@ class TokenChunker:
                         index=len(chunks),
                         text=text,
                         content_hash=hashlib.sha256(text.encode()).hexdigest()[:16],
+                        boxes=tuple(w for w in page.words if w.start < end and w.end > start),
                     )
                 )
         return chunks

@@ -16,6 +16,7 @@ from ingest.chunking import TokenChunker, truncate_to_tokens
 from ingest.embedding import Embedder
 from ingest.errors import LoadError
 from ingest.loaders import kind_of
+from ingest.ocr import OcrOptions, tesseract_path
 from ingest.profile import PROFILE_PAGES, DocumentProfile, read_profile
 from ingest.sections import section_at
 from ingest.store import ChunkStore
@@ -24,7 +25,7 @@ from ingest.worker import ParserWorker
 
 logger = logging.getLogger(__name__)
 
-# on_progress(doc_id, stage, fraction): stage is one of read, chunk, embed, index, done.
+# on_progress(doc_id, stage, fraction): stage is one of read, ocr (pages read by OCR), chunk, embed, index, done.
 ProgressCallback = Callable[[str, str, float], None]
 EMBED_STEP = 256  # chunks embedded between progress reports
 
@@ -42,6 +43,7 @@ class Limits:
     parse_memory_mb: int | None = 4096
     max_pages: int = 5000
     max_file_mb: float = 200.0
+    ocr: OcrOptions = OcrOptions()
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[FileReport]]:
@@ -146,14 +148,22 @@ class Ingestor:
             report.reason = f"cannot read the file: {exc.strerror or exc}"
             return report
         existing = self.store.document(source.doc_id)
-        if existing and existing.version == version and existing.pipeline == self.signature:
+        if (existing and existing.version == version and existing.pipeline == self.signature
+                and not self._ocr_would_add(existing)):
             report.status, report.pages, report.chunks = "unchanged", existing.pages, existing.chunks
             return report
         return version, size
 
+    def _ocr_would_add(self, record: DocumentRecord) -> bool:
+        """A document stored with pages of no text while OCR could not run, now that it can."""
+        ocr = self.limits.ocr
+        return (ocr.enabled and any("have no text" in w for w in record.warnings) and not record.ocr_pages
+                and tesseract_path(ocr) is not None)
+
     def _process(self, todo, on_progress) -> list[FileReport]:
         reports = []
-        with ParserWorker(self.limits.parse_timeout_s, self.limits.parse_memory_mb, self.limits.max_pages) as parser:
+        with ParserWorker(self.limits.parse_timeout_s, self.limits.parse_memory_mb, self.limits.max_pages,
+                          self.limits.ocr) as parser:
             submitted = {}  # when each file went to the parser: its report's seconds count from there
             if todo:
                 parser.submit(todo[0][0].path)
@@ -161,8 +171,12 @@ class Ingestor:
             for i, (source, version, size, _) in enumerate(todo):
                 if on_progress:
                     on_progress(source.doc_id, "read", 0.0)
+                def on_page(done: int, total: int, doc_id: str = source.doc_id) -> None:
+                    if on_progress:
+                        on_progress(doc_id, "ocr", done / total)
+
                 try:
-                    doc = parser.result()
+                    doc = parser.result(on_page)
                 except LoadError as exc:
                     doc = exc
                 if i + 1 < len(todo):
@@ -205,6 +219,7 @@ class Ingestor:
         self.store.write_document(record, chunks, np.concatenate(parts), headings)
         report.status = "updated" if existed else "added"
         report.pages, report.chunks, report.warnings = len(doc.pages), len(chunks), list(doc.warnings)
+        report.ocr_pages = doc.ocr_pages
 
     def chunk_document(self, doc_id: str, name: str, doc: LoadedDocument,
                        profile: DocumentProfile | None = None) -> tuple[list[Chunk], list[str], list[str]]:
@@ -231,7 +246,7 @@ class Ingestor:
             doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
             root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),
             size_bytes=size, ingested_at=time.time(), pipeline=self.signature, warnings=list(doc.warnings),
-            profile=profile,
+            profile=profile, ocr_pages=doc.ocr_pages,
         )
         return record, chunks, texts, headings
 

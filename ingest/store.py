@@ -23,7 +23,7 @@ import numpy as np
 
 from ingest.errors import EmbeddingModelMismatchError, StoreLockedError, StoreUnavailableError
 from ingest.profile import DocumentProfile
-from ingest.types import Chunk, DocumentRecord
+from ingest.types import Chunk, DocumentRecord, WordBox
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +302,20 @@ class ChunkStore:
                 zip(got["ids"], got["documents"], got["metadatas"])
                 if committed.get(meta["doc_id"]) == meta["version"]}
 
+    def word_boxes(self, doc_id: str, page: int, start: int, end: int) -> list[WordBox]:
+        """The boxes of the words of an OCR'd page that lie in [start, end) of its text (none for text pages)."""
+        version = self.committed_versions().get(doc_id)
+        if version is None:
+            return []
+        got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"version": version}, {"page": page}]},
+                              include=["metadatas"])
+        words: dict[int, WordBox] = {}
+        for meta in got["metadatas"]:
+            for s, e, left, top, right, bottom in json.loads(meta.get("boxes") or "[]"):
+                if s < end and e > start:
+                    words[s] = WordBox(s, e, left, top, right, bottom)
+        return [words[s] for s in sorted(words)]
+
     def edit_profile(self, doc_id: str, changes: dict) -> dict:
         """A user's correction of a committed document's profile: the fields in `changes` replace the stored
         ones; the profile is marked edited, so re-ingesting the file keeps it, and a new generation tells
@@ -373,11 +387,15 @@ class ChunkStore:
 
 
 def _chunk_meta(chunk: Chunk, version: str, heading: str) -> dict:
-    return {
+    meta = {
         "doc_id": chunk.doc_id, "source": chunk.source, "page": chunk.page, "start": chunk.start,
         "end": chunk.end, "chunk_index": chunk.index, "content_hash": chunk.content_hash,
         "version": version, "heading": heading,
     }
+    if chunk.boxes:
+        meta["boxes"] = json.dumps([[w.start, w.end, round(w.left, 4), round(w.top, 4), round(w.right, 4),
+                                     round(w.bottom, 4)] for w in chunk.boxes], separators=(",", ":"))
+    return meta
 
 
 def _chunk_from_meta(text: str, meta: dict) -> Chunk:
@@ -390,6 +408,7 @@ def _record_meta(record: DocumentRecord) -> dict:
     meta = record.to_dict()
     meta["warnings"] = json.dumps(record.warnings)
     meta["profile"] = json.dumps(record.profile)
+    meta["ocr_pages"] = json.dumps(record.ocr_pages)
     meta["kind_of_file"] = meta.pop("kind")
     meta["kind"] = "document"
     return meta
@@ -401,4 +420,5 @@ def _record_from_meta(meta: dict) -> DocumentRecord:
     meta["kind"] = meta.pop("kind_of_file")
     meta["warnings"] = json.loads(meta.get("warnings") or "[]")
     meta["profile"] = json.loads(meta.get("profile") or "{}")  # stores written before profiles have none
+    meta["ocr_pages"] = json.loads(meta.get("ocr_pages") or "[]")
     return DocumentRecord(**meta)

@@ -6,11 +6,27 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class WordBox:
+    """Where a word of an OCR'd page lies: its span in the page text and its box as fractions of the page
+    (left, top, right, bottom; 0..1 from the top-left corner)."""
+
+    start: int
+    end: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+@dataclass(frozen=True)
 class Page:
-    """Normalised text of one page (1-based); formats without pages have a single page 1."""
+    """Normalised text of one page (1-based); formats without pages have a single page 1. Pages read by OCR
+    carry the box of each word, since they have no text layer to find a passage in."""
 
     number: int
     text: str
+    words: tuple[WordBox, ...] = ()
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -18,7 +34,7 @@ class LoadedDocument:
     """What a loader read from one file."""
 
     path: str
-    kind: str  # pdf, text, markdown, html, docx
+    kind: str  # pdf, image, text, markdown, html, docx, pptx, xlsx, csv
     title: str | None
     pages: list[Page]
     warnings: list[str] = field(default_factory=list)
@@ -26,6 +42,10 @@ class LoadedDocument:
     @property
     def text_pages(self) -> int:
         return sum(1 for p in self.pages if p.text.strip())
+
+    @property
+    def ocr_pages(self) -> list[int]:
+        return [p.number for p in self.pages if p.ocr]
 
 
 @dataclass(frozen=True)
@@ -40,9 +60,13 @@ class Chunk:
     index: int  # position of the chunk within its document
     text: str
     content_hash: str
+    # OCR'd pages only: the words of the chunk with their boxes (spans in page offsets), for the page viewer.
+    boxes: tuple[WordBox, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("boxes")
+        return out
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,7 @@ class DocumentRecord:
     pipeline: str  # chunking signature; a change re-ingests the file
     warnings: list[str] = field(default_factory=list)
     profile: dict = field(default_factory=dict)  # ingest.profile.DocumentProfile as a dict
+    ocr_pages: list[int] = field(default_factory=list)  # pages whose text was read by OCR
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +105,7 @@ class FileReport:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ocr_pages: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -90,5 +116,6 @@ class FileReport:
             "chunks": self.chunks,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "ocr_pages": list(self.ocr_pages),
             "seconds": round(self.seconds, 3),
         }

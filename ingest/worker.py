@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ingest.errors import LoadError
+from ingest.ocr import OcrOptions
 from ingest.types import LoadedDocument
 
 logger = logging.getLogger(__name__)
 
 
-def _serve(conn, memory_mb: int | None, max_pages: int) -> None:
-    """Child loop: receive a path, answer ("ok", doc) or ("error", reason)."""
+def _serve(conn, memory_mb: int | None, max_pages: int, ocr: OcrOptions) -> None:
+    """Child loop: receive a path, send ("page", done, total) while OCR reads pages, then answer ("ok", doc) or
+    ("error", reason)."""
     import resource
 
     from ingest.loaders import load_file
@@ -31,7 +34,9 @@ def _serve(conn, memory_mb: int | None, max_pages: int) -> None:
         if path is None:
             return
         try:
-            conn.send(("ok", load_file(path, max_pages=max_pages)))
+            doc = load_file(path, max_pages=max_pages, ocr=ocr,
+                            on_page=lambda done, total: conn.send(("page", done, total)))
+            conn.send(("ok", doc))
         except LoadError as exc:
             conn.send(("error", exc.reason))
         except MemoryError:
@@ -46,15 +51,18 @@ class ParserWorker:
     """One parsing child process, restarted after a timeout or a crash.
 
     `submit(path)` starts parsing; `result()` waits for it. The time limit runs from `submit`, so the caller
-    may embed the previous file while the child parses the next one.
+    may embed the previous file while the child parses the next one; each page read by OCR restarts it, so a
+    long scan that makes progress is not abandoned (OCR bounds each page by its own time limit).
     """
 
-    def __init__(self, timeout_s: float = 120.0, memory_mb: int | None = 4096, max_pages: int = 5000):
+    def __init__(self, timeout_s: float = 120.0, memory_mb: int | None = 4096, max_pages: int = 5000,
+                 ocr: OcrOptions = OcrOptions()):
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self.max_pages = max_pages
+        self.ocr = ocr
         self._ctx = mp.get_context("spawn")  # fork would copy torch's threads and locks
         self._process = None
         self._conn = None
@@ -69,7 +77,7 @@ class ParserWorker:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
         self._process = self._ctx.Process(
-            target=_serve, args=(child, self.memory_mb, self.max_pages), daemon=True, name="askdocs-parser"
+            target=_serve, args=(child, self.memory_mb, self.max_pages, self.ocr), daemon=True, name="askdocs-parser"
         )
         self._process.start()
         child.close()
@@ -83,24 +91,31 @@ class ParserWorker:
         self._conn.send(str(path))
         self._pending = (str(path), time.monotonic() + self.timeout_s)
 
-    def result(self) -> LoadedDocument:
+    def result(self, on_page: Callable[[int, int], None] | None = None) -> LoadedDocument:
+        """The parsed document; `on_page(done, total)` hears of each page read by OCR."""
         if self._pending is None:
             raise RuntimeError("nothing was submitted")
         path, deadline = self._pending
         self._pending = None
         try:
-            ready = self._conn.poll(max(0.0, deadline - time.monotonic()))
-            if not ready:
-                self._kill()
-                raise LoadError(path, f"parsing took longer than {self.timeout_s:g} s and was abandoned")
-            status, payload = self._conn.recv()
+            while True:
+                ready = self._conn.poll(max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    self._kill()
+                    raise LoadError(path, f"parsing took longer than {self.timeout_s:g} s and was abandoned")
+                status, *payload = self._conn.recv()
+                if status != "page":
+                    break
+                deadline = max(deadline, time.monotonic() + self.timeout_s)
+                if on_page:
+                    on_page(*payload)
         except (EOFError, ConnectionError, OSError):
             code = self._process.exitcode if self._process else None
             self._kill()
             raise LoadError(path, f"the parser crashed on this file (exit code {code})") from None
         if status == "error":
-            raise LoadError(path, payload)
-        return payload
+            raise LoadError(path, payload[0])
+        return payload[0]
 
     def load(self, path: str | Path) -> LoadedDocument:
         self.submit(path)

@@ -68,3 +68,62 @@ def write_docx(path: Path, paragraphs: list[str], table: list[list[str]] | None 
                 cell.text = value
     document.save(str(path))
     return path
+
+
+def render_pages(pages: list[str], dpi: int = 200) -> list:
+    """The pages of a generated text PDF as greyscale images, as a scanner would give them."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(make_pdf(pages))
+    try:
+        return [pdf[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def write_scanned_pdf(path: Path, pages: list[str] = PAGES, dpi: int = 200) -> Path:
+    """A PDF of page images only (no text layer): what a scanner produces."""
+    images = render_pages(pages, dpi)
+    images[0].save(path, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return path
+
+
+def write_limit_pdf(path: Path, limit: str = "array", pages: list[str] = PAGES) -> Path:
+    """A valid PDF that trips one of pypdf's safety limits: a page dictionary holding an array of 100,001
+    numbers, or a dictionary of 100,001 entries (viewers open both)."""
+    extra = {
+        "array": "/PieceInfo << /Big [" + "0 " * 100_001 + "] >> ",
+        "dict": "/PieceInfo << " + "".join(f"/K{i} 0 " for i in range(100_001)) + ">> ",
+    }[limit]
+    path.write_bytes(make_pdf(pages, page_extra=extra))
+    return path
+
+
+def write_pptx(path: Path, slides: list[tuple[str, str, str]], title: str | None = None) -> Path:
+    """One slide per (title, body, speaker notes)."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    if title:
+        deck.core_properties.title = title
+    for heading, body, notes in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = heading
+        slide.placeholders[1].text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    deck.save(str(path))
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(str(path))
+    return path

@@ -7,7 +7,7 @@ from app.render import answer_markdown
 from app.service import AskDocs, safe_filename
 from app.settings import Settings
 from app.ui import Callbacks
-from tests.files import write_pdf
+from tests.files import render_pages, write_pdf, write_scanned_pdf
 
 
 @pytest.fixture
@@ -99,6 +99,28 @@ def test_non_pdf_sources_show_surrounding_text(callbacks, service, tmp_path):
     image, context, label, _ = callbacks.open_source(f"[1] notes.md p.1", last)
     assert not image["visible"] and context["visible"]
     assert "<mark>" in context["value"] and "&lt;b&gt;secret&lt;/b&gt;" in context["value"]
+
+
+def test_scans_and_images_are_ocrd_and_their_pages_open_marked(callbacks, service, tmp_path):
+    scan = write_scanned_pdf(tmp_path / "gradio-scan.pdf")
+    render_pages(["Delta note. The charging dock of the SK-220 accepts a 48 volt supply."])[0].save(
+        tmp_path / "gradio-photo.png")
+    steps = list(callbacks.upload([Upload(scan, "scan.pdf"), Upload(tmp_path / "gradio-photo.png", "photo.png")]))
+    assert any("OCR of scanned pages" in s[0] for s in steps), "OCR progress is shown while it runs"
+    final_html, rows = steps[-1]
+    assert "OCR on pages 1-3" in final_html and "OCR on page 1" in final_html
+    assert {r[0]: r[4] for r in rows} == {"photo.png": "page 1", "scan.pdf": "pages 1-3"}
+    service.answerer.llm = FakeListChatModel(responses=["Error E-104 means the encoders disagree [1]."])
+    last = list(callbacks.respond("What does error E-104 mean?", [], [], 3, "bm25", False))[-1][-1]
+    first = last["sources"][0]
+    assert (first["file"], first["page"]) == ("scan.pdf", 2)
+    image, context, label, _ = callbacks.open_source(f"[1] scan.pdf p.2", last)
+    assert image["visible"] and "page 2 of 3" in label and "not located" not in label
+    service.answerer.llm = FakeListChatModel(responses=["A 48 volt supply [1]."])
+    last = list(callbacks.respond("Which supply does the charging dock accept?", [], [], 3, "bm25", False))[-1][-1]
+    number = next(s["number"] for s in last["sources"] if s["file"] == "photo.png")
+    image, context, label, _ = callbacks.open_source(f"[{number}] photo.png p.1", last)
+    assert image["visible"] and "photo.png · page 1 of 1" in label and "not located" not in label
 
 
 def test_library_delete_and_reindex(callbacks, tmp_path):

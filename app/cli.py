@@ -110,9 +110,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --answers: ask this many questions of the other documents only (answer absent)")
     p.set_defaults(handler=cmd_eval)
 
+    from app.accounts.cli import add_parsers as add_account_parsers
     from app.train_reranker import add_parser as add_train_reranker
 
     add_train_reranker(sub)
+    add_account_parsers(sub)
     return parser
 
 

@@ -121,6 +121,11 @@ def upload_table(rows: dict[str, dict]) -> str:
     return "".join(lines) + "</table>"
 
 
+def source_choices(last: dict) -> list[str]:
+    """The "Source" picker's entries for an answer: "[1] handbook.pdf p.3"."""
+    return [f"[{s['number']}] {s['file']} p.{s['page']}" for s in last["sources"]]
+
+
 LIBRARY_HEADERS = ["document", "what it is", "pages", "chunks", "read by OCR", "size", "ingested", "warnings"]
 
 

@@ -1,17 +1,18 @@
-"""`askdocs serve`: the Gradio UI and a JSON API on one FastAPI server, behind one optional login."""
+"""`askdocs serve`: the Gradio UI and a JSON API on one FastAPI server, behind the accounts' login."""
 
 from __future__ import annotations
 
 import logging
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
+from app.accounts.auth import Authenticator, LoginThrottled, RememberAddress, ensure_first_admin
+from app.accounts.store import AccountStore, User
+from app.conversations.store import ConversationStore
 from app.service import AskDocs
 
 logger = logging.getLogger(__name__)
@@ -41,24 +42,36 @@ class SearchRequest(BaseModel):
     docs: list[str] | None = None
 
 
-def credentials_check(username: str | None, password: str | None):
-    """A FastAPI dependency that demands HTTP Basic credentials when a login is configured."""
-    basic = HTTPBasic(auto_error=False)
+def caller_check(authenticator: Authenticator | None):
+    """A FastAPI dependency: the calling user (Bearer token, or Basic with a user's password) whenever accounts
+    exist; 401 without valid credentials, 429 after too many failed logins. None when there are no accounts."""
 
-    def check(request: Request, given: HTTPBasicCredentials | None = Depends(basic)) -> None:
-        if not username:
-            return
-        ok = given is not None and secrets.compare_digest(given.username.encode(), username.encode()) and \
-            secrets.compare_digest(given.password.encode(), (password or "").encode())
-        if not ok:
-            raise HTTPException(401, "login required", headers={"WWW-Authenticate": "Basic"})
+    def check(request: Request) -> User | None:
+        if authenticator is None or not authenticator.required:
+            return None
+        address = request.client.host if request.client else "unknown"
+        try:
+            user = authenticator.from_header(request.headers.get("authorization"), address)
+        except LoginThrottled as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+        if user is None:
+            raise HTTPException(401, "login required", headers={"WWW-Authenticate": 'Basic realm="askdocs"'})
+        return user
 
     return check
 
 
-def build_api(service: AskDocs, username: str | None = None, password: str | None = None) -> FastAPI:
+def make_authenticator(settings) -> Authenticator:
+    """The accounts of this data folder, with ASKDOCS_USERNAME / ASKDOCS_PASSWORD as the first admin."""
+    accounts = AccountStore(settings.data_dir / "accounts.sqlite3")
+    ensure_first_admin(accounts, settings.username,
+                       settings.password.get_secret_value() if settings.password else None)
+    return Authenticator(accounts)
+
+
+def build_api(service: AskDocs, authenticator: Authenticator | None = None) -> FastAPI:
     app = FastAPI(title="askdocs", docs_url=None, redoc_url=None, openapi_url=None)
-    auth = [Depends(credentials_check(username, password))]
+    auth = [Depends(caller_check(authenticator))]
 
     @app.post("/api/ask", dependencies=auth)
     def ask(req: AskRequest) -> dict:
@@ -131,20 +144,22 @@ def build_app(service: AskDocs) -> FastAPI:
     from app.ui import build_ui
 
     settings = service.settings
-    username = settings.username
-    password = settings.password.get_secret_value() if settings.password else None
-    api = build_api(service, username, password)
+    authenticator = make_authenticator(settings)
+    api = build_api(service, authenticator)
     # api_open=False: no direct /gradio_api/run/ route; every UI event waits its turn in the bounded queue.
-    demo = build_ui(service).queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
+    conversations = ConversationStore(settings.data_dir / "conversations.sqlite3")
+    demo = build_ui(service, authenticator.accounts, conversations).queue(default_concurrency_limit=4, max_size=settings.queue_size, api_open=False)
     # Same-origin only unless ASKDOCS_ALLOWED_ORIGINS lists others. With a CORSMiddleware on the parent app,
     # Gradio leaves CORS to it (its own echoes any Origin when the host is not localhost).
     origins = parse_origins(settings.allowed_origins)
     api.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"])
     api.add_middleware(SameOriginOnly, allowed=origins)
+    api.add_middleware(RememberAddress)
+    # The UI asks for a login when accounts exist at start (adding the first user later needs a restart).
     app = gr.mount_gradio_app(
         # css again here: mount_gradio_app replaces the Blocks' css with its own argument.
-        api, demo, path="/", auth=(username, password) if username else None, css=demo.css,
+        api, demo, path="/", auth=authenticator.gradio_login if authenticator.required else None, css=demo.css,
         max_file_size=f"{settings.max_file_mb:g}mb", enable_monitoring=False,
         # Never serve the store, uploads or models as files, wherever they live.
         blocked_paths=[str(settings.data_dir.resolve()), str(settings.models_path.resolve())], footer_links=[],

@@ -22,18 +22,22 @@ _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
 class LockedBM25:
-    """A BM25Retriever whose searches and syncs never overlap (its arrays change during a sync)."""
+    """A BM25Retriever whose searches and syncs never overlap (its arrays change during a sync), brought up to
+    date before a search when another process changed the store (checked at most once a second)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, refresh_s: float = 1.0):
         self.inner = inner
+        self.refresh_s = refresh_s
         self.lock = threading.Lock()
 
     def retrieve(self, *args, **kwargs):
         with self.lock:
+            self.inner.refresh(self.refresh_s)
             return self.inner.retrieve(*args, **kwargs)
 
     def candidates(self, *args, **kwargs):
         with self.lock:
+            self.inner.refresh(self.refresh_s)
             return self.inner.candidates(*args, **kwargs)
 
     def sync(self, *args, **kwargs):

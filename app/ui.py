@@ -12,8 +12,13 @@ from pathlib import Path
 
 import gradio as gr
 
+from app.accounts.store import AccountStore
+from app.accounts.ui import build_account_tab
+from app.conversations.store import ConversationStore
+from app.conversations.ui import ConversationCallbacks
 from app.pages import context_html, query_terms, render_image, render_page
-from app.render import CSS, LIBRARY_HEADERS, answer_markdown, evidence_markdown, library_rows, source_cards, upload_table
+from app.render import (CSS, LIBRARY_HEADERS, answer_markdown, evidence_markdown, library_rows, source_cards,
+                        source_choices, upload_table)
 from app.service import AskDocs
 
 logger = logging.getLogger(__name__)
@@ -47,7 +52,8 @@ class Callbacks:
                 last = answer.to_dict()
                 terms = _terms(answer.rewritten_query or question)
                 sources_html = source_cards(last, terms)
-                choices = gr.update(choices=_choices(last), value=_choices(last)[0] if last["sources"] else None)
+                picks = source_choices(last)
+                choices = gr.update(choices=picks, value=picks[0] if picks else None)
                 if answer.rewritten_query and answer.rewritten_query != question:
                     rewritten = f"Searched for: *{answer.rewritten_query}*"
                 if answer.evidence:  # the best-matching sentence, while the model reads
@@ -204,17 +210,18 @@ def _terms(query: str) -> list[str]:
     return query_terms(query)
 
 
-def _choices(last: dict) -> list[str]:
-    return [f"[{s['number']}] {s['file']} p.{s['page']}" for s in last["sources"]]
 
 
-def build_ui(service: AskDocs) -> gr.Blocks:
+def build_ui(service: AskDocs, accounts: AccountStore | None = None,
+             conversations: ConversationStore | None = None) -> gr.Blocks:
     cb = Callbacks(service)
+    saved = ConversationCallbacks(conversations) if conversations is not None else None
     settings = service.settings
     with gr.Blocks(title="askdocs") as demo:
         history = gr.State([])
         last = gr.State(None)
         viewer = gr.State(None)
+        conversation = gr.State(None)  # {"id", "turns"} of the saved conversation on screen
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -226,6 +233,16 @@ def build_ui(service: AskDocs) -> gr.Blocks:
                                          elem_id="question", submit_btn=False)
                         ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                         new = gr.Button("New chat", scale=1, elem_id="new-chat")
+                    with gr.Accordion("Conversations", open=False, visible=saved is not None):
+                        with gr.Row():
+                            conv_pick = gr.Dropdown(choices=[], label="Past conversations", scale=4,
+                                                    elem_id="conversation-pick")
+                            conv_open = gr.Button("Open", scale=1, elem_id="open-conversation")
+                            conv_delete = gr.Button("Delete", variant="stop", scale=1)
+                        with gr.Row():
+                            conv_title = gr.Textbox(label="New title", scale=4)
+                            conv_rename = gr.Button("Rename", scale=1)
+                        conv_status = gr.Markdown("")
                     with gr.Accordion("Retrieval settings", open=False):
                         top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Sources (top-k)")
                         default_mode = settings.retrieval_mode if settings.retrieval_mode in MODES else "hybrid"
@@ -268,10 +285,20 @@ def build_ui(service: AskDocs) -> gr.Blocks:
 
         chat_outputs = [chat, status, sources, rewritten, pick, history, box, last]
         # "undocumented": callable through the queue by gradio_client (the load test), not listed in the API docs.
-        gr.on([ask.click, box.submit], cb.respond, [box, chat, history, top_k, mode, rerank], chat_outputs,
-              api_name="ask", api_visibility="undocumented", concurrency_limit=4)
-        new.click(cb.new_chat, None, [chat, history, status, sources, rewritten, pick, last],
-                  api_visibility="private")
+        asked = gr.on([ask.click, box.submit], cb.respond, [box, chat, history, top_k, mode, rerank], chat_outputs,
+                      api_name="ask", api_visibility="undocumented", concurrency_limit=4)
+        cleared = new.click(cb.new_chat, None, [chat, history, status, sources, rewritten, pick, last],
+                            api_visibility="private")
+        if saved is not None:
+            private = {"api_visibility": "private"}
+            asked.then(saved.save_turn, [conversation, history, last], [conversation, conv_pick], **private)
+            cleared.then(lambda: None, None, conversation, **private)
+            conv_open.click(saved.open, [conv_pick], [chat, history, last, sources, pick, conversation, conv_status],
+                            **private)
+            conv_rename.click(saved.rename, [conv_pick, conv_title], [conv_status, conv_pick], **private)
+            conv_delete.click(saved.delete, [conv_pick, conversation], [conv_status, conv_pick, conversation],
+                              **private)
+            demo.load(saved.choices, None, conv_pick, **private)
         viewer_outputs = [page_image, page_context, page_label, viewer]
         open_page.click(cb.open_source, [pick, last], viewer_outputs, api_visibility="private")
         prev_page.click(lambda v: cb.show_page(v, -1), [viewer], viewer_outputs, api_visibility="private")
@@ -286,5 +313,7 @@ def build_ui(service: AskDocs) -> gr.Blocks:
         save_profile.click(cb.save_profile, [doc_pick, *profile_boxes], [library_status, *library_outputs],
                            api_visibility="private")
         demo.load(cb.library, None, library_outputs, api_visibility="private")
+        if accounts is not None:
+            build_account_tab(accounts, demo)
     demo.css = CSS
     return demo

@@ -7,12 +7,14 @@ the query's terms, so a query costs milliseconds at 100k chunks where rank-bm25 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,13 +229,22 @@ class BM25Index:
     # -- persistence --------------------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> None:
-        """Write new segments, then atomically replace the manifest; unreferenced segment files are deleted."""
+        """Write new segments, then atomically replace the manifest; unreferenced segment files are deleted.
+        Several processes may save to one folder: each save holds the folder's lock and writes every segment its
+        manifest names that is not on disk (another process's save may have deleted it)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if self.needs_compaction():
             self.compact()
-        for seg in self._unsaved:
-            _write_segment(folder / f"{seg.name}.npz", seg)
+        with _folder_lock(folder, fcntl.LOCK_EX):
+            self._save_locked(folder)
+
+    def _save_locked(self, folder: Path) -> None:
+        unsaved = {s.name for s in self._unsaved}
+        for seg in self.segments:
+            path = folder / f"{seg.name}.npz"
+            if seg.name in unsaved or not path.exists():
+                _write_segment(path, seg)
         manifest = {
             "format": FORMAT, "k1": self.k1, "b": self.b, "epsilon": self.epsilon,
             "segments": [s.name for s in self.segments],
@@ -262,6 +273,11 @@ class BM25Index:
         manifest_path = folder / "manifest.json"
         if not manifest_path.exists():
             return cls(tokenizer=tokenizer)
+        with _folder_lock(folder, fcntl.LOCK_SH):
+            return cls._load_locked(folder, manifest_path, tokenizer)
+
+    @classmethod
+    def _load_locked(cls, folder: Path, manifest_path: Path, tokenizer) -> BM25Index:
         try:
             manifest = json.loads(manifest_path.read_text())
             if manifest.get("format") != FORMAT:
@@ -277,6 +293,16 @@ class BM25Index:
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             logger.warning("BM25 index in %s is unreadable (%s); it will be rebuilt", folder, exc)
             return cls(tokenizer=tokenizer)
+
+
+@contextmanager
+def _folder_lock(folder: Path, mode: int):
+    with open(folder / ".lock", "a+") as fh:
+        fcntl.flock(fh, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_segment(path: Path, seg: Segment) -> None:

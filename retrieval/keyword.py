@@ -28,10 +28,24 @@ class BM25Retriever:
         self.store = store
         self.folder = Path(folder) if folder else None
         self.index = index if index is not None else (BM25Index.load(self.folder) if self.folder else BM25Index())
+        self._synced_generation: str | None = None  # the store generation the index was last brought up to
+        self._checked_at = float("-inf")
+
+    def refresh(self, max_age_s: float = 1.0) -> SyncResult | None:
+        """Sync when another writer (another app process, the CLI) committed since the last sync; the store is
+        asked at most every `max_age_s` seconds. None when nothing had changed."""
+        now = time.monotonic()
+        if now - self._checked_at < max_age_s:
+            return None
+        self._checked_at = now
+        if self.store.generation() == self._synced_generation:
+            return None
+        return self.sync()
 
     def sync(self, save: bool = True) -> SyncResult:
         """Add what Chroma committed and the index lacks, drop what Chroma no longer has (or has newer)."""
         started = time.perf_counter()
+        generation = self.store.generation()  # read first: a commit during the sync is caught by the next one
         committed = self.store.committed_versions()
         held = self.index.versions()
         stale = [d for d, v in held.items() if committed.get(d) != v]
@@ -48,6 +62,7 @@ class BM25Retriever:
             self.index.add_documents([(d, committed[d], ids, texts) for d, (ids, texts) in by_doc.items()])
         if save and self.folder and self.index.dirty:
             self.index.save(self.folder)
+        self._synced_generation = generation
         result = SyncResult(len(missing), len(stale), time.perf_counter() - started)
         if missing or stale:
             logger.info("BM25 sync: %d documents added, %d removed (%.2f s)", *vars(result).values())

@@ -141,3 +141,54 @@ def test_the_best_sentence_shows_before_the_answer(tmp_path, embedder):
         expect(page.locator("#chat")).to_contain_text("signals a mismatch", timeout=30_000)
         expect(page.locator("#chat")).not_to_contain_text("best match")
         browser.close()
+
+
+def _login(browser, url, name, password):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.locator("input[type=text], input:not([type])").first.fill(name)
+    page.locator("input[type=password]").fill(password)
+    page.get_by_role("button", name=re.compile("login", re.I)).click()
+    page.locator("#question textarea").wait_for(timeout=30_000)
+    return page
+
+
+def test_two_users_log_in_and_a_reopened_conversation_shows_its_answers(tmp_path, embedder):
+    """Two browser contexts, two accounts: each chat is saved for its user; after a reload the conversation is
+    reopened with its answer and sources, and the other user does not see it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from app.accounts.store import AccountStore
+
+    accounts = AccountStore(tmp_path / "data" / "accounts.sqlite3")
+    accounts.add_user("amy", "amy's long password")
+    accounts.add_user("bob", "bob's long password")
+    llm = FakeListChatModel(responses=["Error E-104 means the two encoders of a joint disagree [1]."] * 5)
+    with serving(tmp_path, embedder, llm, ingest=[write_pdf(tmp_path / "arm-manual.pdf")]) as url, \
+            sync_playwright() as p:
+        browser = launch(p)
+        amy = _login(browser, url, "amy", "amy's long password")
+        bob = _login(browser, url, "bob", "bob's long password")
+        amy.locator("#question textarea").fill("What does error E-104 mean?")
+        amy.locator("#ask").click()
+        expect(amy.locator("#chat")).to_contain_text("encoders of a joint disagree", timeout=60_000)
+        amy.get_by_text("Conversations", exact=True).click()
+        amy.locator("#conversation-pick input").click()  # the finished answer is listed as a saved conversation
+        expect(amy.get_by_role("option", name=re.compile("What does error E-104 mean"))).to_have_count(1)
+        amy.reload()  # the chat leaves the screen; the saved conversation stays
+        amy.locator("#question textarea").wait_for(timeout=30_000)
+        expect(amy.locator("#chat")).not_to_contain_text("encoders of a joint disagree")
+        amy.get_by_text("Conversations", exact=True).click()
+        amy.locator("#conversation-pick input").click()
+        amy.get_by_role("option", name=re.compile("What does error E-104 mean")).click()
+        amy.locator("#open-conversation").click()
+        expect(amy.locator("#chat")).to_contain_text("encoders of a joint disagree", timeout=30_000)
+        expect(amy.locator("#chat")).to_contain_text("What does error E-104 mean?")
+        expect(amy.locator("#sources")).to_contain_text("arm-manual.pdf")
+        bob.get_by_text("Conversations", exact=True).click()
+        bob.locator("#conversation-pick input").click()
+        expect(bob.get_by_role("option", name=re.compile("E-104"))).to_have_count(0)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        amy.screenshot(path=str(SHOTS / "reopened-conversation.png"), full_page=True)
+        browser.close()

@@ -36,10 +36,14 @@ def test_pdf_robustness_sweep(tmp_path, embedder, chunker, capsys):
             outcomes["added"] += 1
     # The catalog's folder names differ from the tree's ("pikepdf-tests/resources" is "pikepdf/resources").
     encrypted = {c["path"].split("/", 1)[1] for c in catalog if c.get("encrypted") == "yes"}
-    refused_encrypted = [r for r in reports if r.doc_id.split("/", 1)[1] in encrypted and r.status == "failed"]
-    assert refused_encrypted and all("encrypted" in r.reason or "PDF" in r.reason for r in refused_encrypted)
+    locked = [r for r in reports if r.doc_id.split("/", 1)[1] in encrypted]
+    assert locked and all(r.status == "added" or "encrypted" in r.reason or "PDF" in r.reason for r in locked)
+    assert all(r.status == "added" for r in locked if "empty-password" in r.doc_id), "viewers open these"
+    # Scans get in through OCR (22 of the 54 files without a text layer; the others are pictures or blank).
+    assert sum(1 for r in reports if r.ocr_pages) >= 15
     # Parsing is bounded per file by the worker's time limit (tests/test_loaders.py); the batch as a whole must
     # not hang either: everything here parses in seconds, embedding the ~130 readable files takes the rest.
     assert elapsed < 900, f"the sweep took {elapsed:.0f} s"
     with capsys.disabled():
-        print(f"\npdf-robustness: {len(reports)} files in {elapsed:.0f} s: {dict(outcomes.most_common())}")
+        print(f"\npdf-robustness: {len(reports)} files in {elapsed:.0f} s: {dict(outcomes.most_common())}, "
+              f"{sum(1 for r in reports if r.ocr_pages)} read by OCR")

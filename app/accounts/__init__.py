@@ -1,0 +1,1 @@
+"""Who may use a server: users with hashed passwords, API tokens, throttled logins (SQLite in the data folder)."""

@@ -1,0 +1,1 @@
+"""Each user's chats, kept on the server: list, reopen, rename, delete."""

@@ -43,12 +43,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="add or update files and folders (recursive)")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--collection", default="", help="put them in this collection (a user's '~NAME' or a shared "
+                                                     "one; default: 'shared', which every user reads)")
     p.add_argument("--sync", action="store_true", help="also remove documents whose files left these folders")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("sync", help="make the store match these folders: add, update and remove")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--collection", default="", help="as for ingest")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ingest, sync=True)
 
@@ -144,7 +147,8 @@ def cmd_ingest(args, settings: Settings) -> int:
             else:
                 bar.set_postfix_str(f"{stage} {doc_id[-40:]}")
 
-        reports = ingestor.ingest(args.paths, sync=args.sync, on_progress=progress)
+        collection = "" if args.collection in ("", "shared") else args.collection
+        reports = ingestor.ingest(args.paths, sync=args.sync, on_progress=progress, collection=collection)
         bar.set_postfix_str("updating the BM25 index")
         make_bm25(settings, store)
         bar.close()
@@ -183,7 +187,8 @@ def cmd_docs(args, settings: Settings) -> int:
         return 0
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at))
-        print(f"{r.doc_id}  {r.pages} pages, {r.chunks} chunks, {r.size_bytes / 1024:.0f} KiB, {when}")
+        print(f"{r.doc_id}  {r.pages} pages, {r.chunks} chunks, {r.size_bytes / 1024:.0f} KiB, {when}, "
+              f"collection {r.collection or 'shared'}")
         profile = DocumentProfile.from_dict(r.profile)
         if profile.describe():
             print(f"    {profile.describe()}")

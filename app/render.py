@@ -110,7 +110,8 @@ def upload_table(rows: dict[str, dict]) -> str:
         if r.get("status") == "failed":
             result = f'<span class="askdocs-warn">failed: {html.escape(r.get("reason", ""))}</span>'
         elif r.get("status"):
-            result = f'{html.escape(r["status"])}: {r.get("pages", 0)} pages, {r.get("chunks", 0)} chunks'
+            counts = f'{_count(r.get("pages", 0), "page")}, {_count(r.get("chunks", 0), "chunk")}'
+            result = f'{html.escape(r["status"])}: {counts}'
             if r.get("ocr_pages"):
                 result += f', OCR on {ocr_summary(r["ocr_pages"])}'
             for warning in r.get("warnings", []):
@@ -126,13 +127,18 @@ def source_choices(last: dict) -> list[str]:
     return [f"[{s['number']}] {s['file']} p.{s['page']}" for s in last["sources"]]
 
 
-LIBRARY_HEADERS = ["document", "what it is", "pages", "chunks", "read by OCR", "size", "ingested", "warnings"]
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+LIBRARY_HEADERS = ["document", "what it is", "pages", "chunks", "read by OCR", "collection", "size", "ingested",
+                   "warnings"]
 
 
 def library_rows(records) -> list[list]:
     return [[r.doc_id, _profile_line(r.profile), r.pages, r.chunks, ocr_summary(r.ocr_pages),
-             f"{r.size_bytes / 1024:.0f} KiB", time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)),
-             "; ".join(r.warnings)]
+             r.collection or "shared", f"{r.size_bytes / 1024:.0f} KiB",
+             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at)), "; ".join(r.warnings)]
             for r in records]
 
 

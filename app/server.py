@@ -7,9 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, Field
 
+from app.accounts.access import EVERYTHING, Access, access_for, collection_label, parse_collection
 from app.accounts.auth import Authenticator, LoginThrottled, RememberAddress, ensure_first_admin
 from app.accounts.store import AccountStore, User
 from app.conversations.store import ConversationStore
@@ -24,6 +25,7 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, gt=0, le=50)
     mode: str | None = Field(None, pattern="^(bm25|vector|hybrid|rerank)$")
     docs: list[str] | None = None
+    collections: list[str] | None = Field(None, description="ask only these collections (default: all you read)")
 
 
 class ProfileRequest(BaseModel):
@@ -69,40 +71,64 @@ def make_authenticator(settings) -> Authenticator:
     return Authenticator(accounts)
 
 
+def access_check(authenticator: Authenticator | None):
+    """A FastAPI dependency: what the caller may read and write (everything on a server without accounts)."""
+    check = caller_check(authenticator)
+
+    def access(request: Request) -> Access:
+        user = check(request)
+        if authenticator is None or not authenticator.required:
+            return EVERYTHING
+        return access_for(authenticator.accounts, user)
+
+    return access
+
+
 def build_api(service: AskDocs, authenticator: Authenticator | None = None) -> FastAPI:
     app = FastAPI(title="askdocs", docs_url=None, redoc_url=None, openapi_url=None)
-    auth = [Depends(caller_check(authenticator))]
+    caller = Depends(access_check(authenticator))
 
-    @app.post("/api/ask", dependencies=auth)
-    def ask(req: AskRequest) -> dict:
-        return service.ask(req.question, req.history, top_k=req.top_k, mode=req.mode, doc_ids=req.docs).to_dict()
+    @app.post("/api/ask")
+    def ask(req: AskRequest, access: Access = caller) -> dict:
+        return service.ask(req.question, req.history, top_k=req.top_k, mode=req.mode, doc_ids=req.docs,
+                           access=access, collections=_collections(req.collections)).to_dict()
 
-    @app.post("/api/search", dependencies=auth)
-    def search(req: SearchRequest) -> dict:
-        found = service.search(req.query, req.k, req.mode, req.docs)
+    @app.post("/api/search")
+    def search(req: SearchRequest, access: Access = caller) -> dict:
+        found = service.search(req.query, req.k, req.mode, req.docs, access=access)
         return {"query": found.query, "mode": found.mode, "notes": found.notes, "timings_ms": found.timings_ms,
                 "results": [r.to_dict() for r in found.results]}
 
-    @app.get("/api/documents", dependencies=auth)
-    def documents() -> list[dict]:
-        return [r.to_dict() for r in service.documents()]
+    @app.get("/api/documents")
+    def documents(access: Access = caller) -> list[dict]:
+        return [r.to_dict() for r in service.documents(access)]
 
-    @app.put("/api/documents/{doc_id:path}/profile", dependencies=auth)
-    def set_profile(doc_id: str, profile: ProfileRequest) -> dict:
+    @app.put("/api/documents/{doc_id:path}/profile")
+    def set_profile(doc_id: str, profile: ProfileRequest, access: Access = caller) -> dict:
         try:
-            return service.set_profile(doc_id, profile.model_dump(exclude_none=True))
+            return service.set_profile(doc_id, profile.model_dump(exclude_none=True), access)
         except KeyError:
             raise HTTPException(404, f"no document {doc_id}") from None
+        except PermissionError as exc:
+            raise HTTPException(403, str(exc)) from None
 
-    @app.delete("/api/documents/{doc_id:path}", dependencies=auth)
-    def delete(doc_id: str) -> dict:
-        report = service.delete(doc_id)
+    @app.delete("/api/documents/{doc_id:path}")
+    def delete(doc_id: str, access: Access = caller) -> dict:
+        try:
+            report = service.delete(doc_id, access)
+        except PermissionError as exc:
+            raise HTTPException(403, str(exc)) from None
         if report.status != "removed":
             raise HTTPException(404, report.reason)
         return report.to_dict()
 
-    @app.post("/api/documents", dependencies=auth)
-    def upload(files: list[UploadFile]) -> dict:
+    @app.post("/api/documents")
+    def upload(files: list[UploadFile], collection: str | None = Form(None), access: Access = caller) -> dict:
+        target_collection = parse_collection(collection)
+        target_collection = access.default if target_collection is None else target_collection
+        if not access.can_write(target_collection):
+            raise HTTPException(403, f"you may not add documents to the collection "
+                                     f"{collection_label(target_collection)}")
         limit = service.settings.max_file_mb * 2**20
         saved, failed = [], []
         with tempfile.TemporaryDirectory() as tmp:
@@ -114,13 +140,17 @@ def build_api(service: AskDocs, authenticator: Authenticator | None = None) -> F
                                    "reason": f"over the {service.settings.max_file_mb:g} MB limit"})
                     continue
                 try:
-                    saved.append(service.save_upload(f.filename or "upload", target))
+                    saved.append(service.save_upload(f.filename or "upload", target, target_collection))
                 except ValueError as exc:
                     failed.append({"name": f.filename, "status": "failed", "reason": str(exc)})
-        reports = service.ingest(saved) if saved else []
+        reports = service.ingest(saved, access=access, collection=target_collection) if saved else []
         return {"files": [r.to_dict() for r in reports] + failed}
 
     return app
+
+
+def _collections(names: list[str] | None) -> list[str] | None:
+    return None if names is None else [parse_collection(n) or "" for n in names]
 
 
 def _copy_limited(upload: UploadFile, target: Path, limit: float) -> int | None:

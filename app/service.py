@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.accounts.access import EVERYTHING, SHARED, Access, collection_label
 from app.answering.answer import Answer, Answerer, AnswerEvent
 from app.settings import Settings
 from ingest.types import DocumentRecord, FileReport
@@ -98,30 +99,62 @@ class AskDocs:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, *, top_k: int | None = None,
-                   mode: str | None = None, doc_ids: list[str] | None = None) -> Iterator[AnswerEvent]:
-        return self.answerer.stream(question, history, doc_ids=doc_ids, mode=mode, top_k=top_k)
+    # Every reading and writing method takes the caller's `access` (app.accounts.access): what it may not read
+    # does not exist for it, and the store's queries are restricted to what it may read.
 
-    def ask(self, question: str, history: list[tuple[str, str]] | None = None, **kwargs) -> Answer:
-        return self.answerer.ask(question, history, **kwargs)
+    def readable_ids(self, access: Access, doc_ids: list[str] | None = None,
+                     collections: list[str] | None = None) -> list[str] | None:
+        """The doc ids a search may look in: `doc_ids` (or all) within what `access` reads (and `collections`,
+        when given); None = no restriction. An empty list means nothing: the store then finds nothing."""
+        if access.readable is None and collections is None:
+            return doc_ids
+        allowed = [r.doc_id for r in self.store.documents() if access.can_read(r.collection)
+                   and (collections is None or r.collection in collections)]
+        return allowed if doc_ids is None else [d for d in doc_ids if d in set(allowed)]
+
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, *, top_k: int | None = None,
+                   mode: str | None = None, doc_ids: list[str] | None = None, access: Access = EVERYTHING,
+                   collections: list[str] | None = None) -> Iterator[AnswerEvent]:
+        return self.answerer.stream(question, history, doc_ids=self.readable_ids(access, doc_ids, collections),
+                                    mode=mode, top_k=top_k)
+
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None, *, doc_ids: list[str] | None = None,
+            access: Access = EVERYTHING, collections: list[str] | None = None, **kwargs) -> Answer:
+        return self.answerer.ask(question, history, doc_ids=self.readable_ids(access, doc_ids, collections), **kwargs)
 
     def search(self, query: str, k: int | None = None, mode: str | None = None,
-               doc_ids: list[str] | None = None) -> Retrieval:
-        return self.retriever.retrieve(query, k or self.settings.top_k, mode or self.settings.retrieval_mode, doc_ids)
+               doc_ids: list[str] | None = None, access: Access = EVERYTHING) -> Retrieval:
+        return self.retriever.retrieve(query, k or self.settings.top_k, mode or self.settings.retrieval_mode,
+                                       self.readable_ids(access, doc_ids))
 
-    def documents(self) -> list[DocumentRecord]:
-        return self.store.documents()
+    def documents(self, access: Access = EVERYTHING) -> list[DocumentRecord]:
+        return [r for r in self.store.documents() if access.can_read(r.collection)]
 
-    def document(self, doc_id: str) -> DocumentRecord | None:
-        return self.store.document(doc_id)
+    def document(self, doc_id: str, access: Access = EVERYTHING) -> DocumentRecord | None:
+        """The document, or None when there is none the caller may read."""
+        record = self.store.document(doc_id)
+        return record if record is not None and access.can_read(record.collection) else None
 
-    def word_boxes(self, doc_id: str, page: int, start: int, end: int) -> list:
+    def _writable(self, doc_id: str, access: Access) -> DocumentRecord:
+        """The document the caller may change; KeyError when it cannot see it, PermissionError when it may only
+        read it."""
+        record = self.document(doc_id, access)
+        if record is None:
+            raise KeyError(f"no such document: {doc_id}")
+        if not access.can_write(record.collection):
+            raise PermissionError(f"{doc_id}: you may read but not change the collection "
+                                  f"{collection_label(record.collection)}")
+        return record
+
+    def word_boxes(self, doc_id: str, page: int, start: int, end: int, access: Access = EVERYTHING) -> list:
         """Boxes of the words in [start, end) of an OCR'd page (empty for pages with a text layer)."""
+        if self.document(doc_id, access) is None:
+            return []
         return self.store.word_boxes(doc_id, page, start, end)
 
-    def page_text(self, doc_id: str, page: int) -> str:
+    def page_text(self, doc_id: str, page: int, access: Access = EVERYTHING) -> str:
         """The normalised text of one page, as chunk spans refer to it (read again from the file)."""
-        record = self.store.document(doc_id)
+        record = self.document(doc_id, access)
         if record is None:
             raise KeyError(f"no such document: {doc_id}")
         from ingest.loaders import load_file
@@ -133,49 +166,66 @@ class AskDocs:
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def save_upload(self, name: str, source: Path) -> Path:
-        """Copy an uploaded temp file into the upload folder under a safe name; refuses files over the limit."""
+    def upload_folder(self, collection: str) -> Path:
+        """Where a collection's uploads live: the upload folder itself for "shared", a folder per collection."""
+        folder = self.uploads / safe_filename(collection) if collection else self.uploads
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def save_upload(self, name: str, source: Path, collection: str = SHARED) -> Path:
+        """Copy an uploaded temp file into its collection's upload folder under a safe name; refuses files over
+        the limit."""
         size = source.stat().st_size
         limit = self.settings.max_file_mb * 2**20
         if size > limit:
             raise ValueError(f"{name}: {size / 2**20:.1f} MB is over the {self.settings.max_file_mb:g} MB limit")
-        target = self.uploads / safe_filename(name)
-        if target.resolve().parent != self.uploads.resolve():
+        folder = self.upload_folder(collection)
+        target = folder / safe_filename(name)
+        if target.resolve().parent != folder.resolve():
             raise ValueError(f"{name}: not a valid file name")
         tmp = target.with_name(f".{target.name}.{time.time_ns()}.part")
         shutil.copyfile(source, tmp)
         tmp.replace(target)  # never a half-written upload under the real name
         return target
 
-    def ingest(self, paths: list[Path], on_progress=None) -> list[FileReport]:
+    def ingest(self, paths: list[Path], on_progress=None, access: Access = EVERYTHING,
+               collection: str = SHARED) -> list[FileReport]:
+        if not access.can_write(collection):
+            raise PermissionError(f"you may not add documents to the collection {collection_label(collection)}")
         with self._write_lock:
-            reports = self.ingestor.ingest(paths, on_progress=on_progress)
+            reports = self.ingestor.ingest(paths, on_progress=on_progress, collection=collection)
             self.bm25.sync()
         return reports
 
-    def delete(self, doc_id: str) -> FileReport:
+    def delete(self, doc_id: str, access: Access = EVERYTHING) -> FileReport:
+        try:
+            record = self._writable(doc_id, access)
+        except KeyError:
+            return FileReport("", doc_id, "failed", reason="no such document")
         with self._write_lock:
-            record = self.store.document(doc_id)
             report = self.ingestor.remove([doc_id])[0]
-            if record is not None and Path(record.path).parent == self.uploads.resolve():
+            if self.uploads.resolve() in Path(record.path).parents:
                 Path(record.path).unlink(missing_ok=True)  # an upload has no other home
             self.bm25.sync()
         return report
 
-    def set_profile(self, doc_id: str, changes: dict) -> dict:
-        """Correct a document's profile (title, organisation, period, doc_type); KeyError for an unknown one."""
+    def set_profile(self, doc_id: str, changes: dict, access: Access = EVERYTHING) -> dict:
+        """Correct a document's profile (title, organisation, period, doc_type); KeyError for an unknown one,
+        PermissionError for one the caller may only read."""
+        self._writable(doc_id, access)
         with self._write_lock:
             return self.store.edit_profile(doc_id, changes)
 
-    def reindex(self, doc_id: str) -> FileReport:
-        record = self.store.document(doc_id)
-        if record is None:
+    def reindex(self, doc_id: str, access: Access = EVERYTHING) -> FileReport:
+        try:
+            record = self._writable(doc_id, access)
+        except KeyError:
             return FileReport("", doc_id, "failed", reason="no such document")
         if not Path(record.path).exists():
             return FileReport(record.path, doc_id, "failed", reason="the file is gone; delete the document instead")
         with self._write_lock:
             self.store.remove_document(doc_id)
-            reports = self.ingestor.ingest([record.path])
+            reports = self.ingestor.ingest([record.path], collection=record.collection)
             self.bm25.sync()
         return reports[0]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 
@@ -46,7 +47,10 @@ def make_chunker(settings: Settings, embedder: Embedder) -> TokenChunker:
     limit = embedder.max_tokens - 2
     if settings.chunk_tokens > limit:
         raise ValueError(f"ASKDOCS_CHUNK_TOKENS={settings.chunk_tokens} exceeds the embedder's window ({limit} tokens)")
-    return TokenChunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    # A copy: the embedder's tokenizer is switched to truncation and padding by every embedding call, which may
+    # run in another thread while an upload is chunked (seen as "Unable to create tensor" under load).
+    tokenizer = copy.deepcopy(embedder.tokenizer)
+    return TokenChunker(tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
 
 
 def ocr_options(settings: Settings) -> OcrOptions:

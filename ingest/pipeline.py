@@ -35,6 +35,7 @@ class SourceFile:
     path: Path
     root: Path
     doc_id: str
+    collection: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,14 @@ class Ingestor:
         # h2: chunk headings carry the document profile and the section heading.
         self.signature = f"{chunker.signature}:h2"
 
-    def ingest(self, paths: Iterable[str | Path], *, sync: bool = False,
-               on_progress: ProgressCallback | None = None) -> list[FileReport]:
+    def ingest(self, paths: Iterable[str | Path], *, sync: bool = False, on_progress: ProgressCallback | None = None,
+               collection: str = "") -> list[FileReport]:
+        """`collection`: stored with each document, and its doc id is "COLLECTION/NAME" (so two collections may
+        hold files of one name); "" for none."""
         paths = list(paths)
         files, reports = discover(paths)
+        if collection:
+            files = [SourceFile(f.path, f.root, f"{collection}/{f.doc_id}", collection) for f in files]
         todo: list[tuple[SourceFile, str, int, float]] = []
         for source in files:
             started = time.perf_counter()
@@ -122,7 +127,7 @@ class Ingestor:
                 todo.append((source, *early, started))
         reports.extend(self._process(todo, on_progress))
         if sync:
-            reports.extend(self._remove_missing(paths, files))
+            reports.extend(self._remove_missing(paths, files, collection))
         return reports
 
     def _profile(self, doc_id: str, name: str, doc: LoadedDocument) -> dict:
@@ -246,7 +251,7 @@ class Ingestor:
             doc_id=source.doc_id, version=version, source=source.path.name, path=str(source.path),
             root=str(source.root), kind=doc.kind, title=doc.title or "", pages=len(doc.pages), chunks=len(chunks),
             size_bytes=size, ingested_at=time.time(), pipeline=self.signature, warnings=list(doc.warnings),
-            profile=profile, ocr_pages=doc.ocr_pages,
+            profile=profile, ocr_pages=doc.ocr_pages, collection=source.collection,
         )
         return record, chunks, texts, headings
 
@@ -306,9 +311,10 @@ class Ingestor:
                 reports.append(FileReport(record.path, doc_id, "removed", record.pages, record.chunks))
         return reports
 
-    def _remove_missing(self, paths: list, files: list[SourceFile]) -> list[FileReport]:
-        """Documents ingested from the given folders whose files are gone."""
+    def _remove_missing(self, paths: list, files: list[SourceFile], collection: str) -> list[FileReport]:
+        """Documents of `collection` ingested from the given folders whose files are gone."""
         roots = {str(Path(p).expanduser().resolve()) for p in paths if Path(p).is_dir()}
         present = {(str(f.root), f.doc_id) for f in files}
-        gone = [r.doc_id for r in self.store.documents() if r.root in roots and (r.root, r.doc_id) not in present]
+        gone = [r.doc_id for r in self.store.documents()
+                if r.root in roots and r.collection == collection and (r.root, r.doc_id) not in present]
         return self.remove(gone)

@@ -421,4 +421,5 @@ def _record_from_meta(meta: dict) -> DocumentRecord:
     meta["warnings"] = json.loads(meta.get("warnings") or "[]")
     meta["profile"] = json.loads(meta.get("profile") or "{}")  # stores written before profiles have none
     meta["ocr_pages"] = json.loads(meta.get("ocr_pages") or "[]")
+    meta.setdefault("collection", "")
     return DocumentRecord(**meta)

@@ -88,6 +88,7 @@ class DocumentRecord:
     warnings: list[str] = field(default_factory=list)
     profile: dict = field(default_factory=dict)  # ingest.profile.DocumentProfile as a dict
     ocr_pages: list[int] = field(default_factory=list)  # pages whose text was read by OCR
+    collection: str = ""  # who may see it is the app's business; "" = none (the doc id has no prefix)
 
     def to_dict(self) -> dict:
         return asdict(self)

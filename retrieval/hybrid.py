@@ -91,7 +91,13 @@ class HybridRetriever:
     def _routed(self, query: str, k: int, mode: str, doc_ids: list[str] | None) -> Retrieval:
         """Search the documents of the organisations the query names (each one's best in turn when it names
         several); everything when it names none, or when their documents hold nothing that matches."""
-        chosen = route(query, self.profiles()) if self.profiles is not None and doc_ids is None else None
+        chosen = None
+        if self.profiles is not None:  # route among the documents the caller may search only
+            profiles = self.profiles()
+            if doc_ids is not None:
+                allowed = set(doc_ids)
+                profiles = {d: p for d, p in profiles.items() if d in allowed}
+            chosen = route(query, profiles)
         if chosen is None:
             return self._retrieve(query, k, mode, doc_ids)
         runs = [self._retrieve(query, k, mode, group) for group in chosen.groups]

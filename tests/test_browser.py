@@ -154,9 +154,10 @@ def _login(browser, url, name, password):
     return page
 
 
-def test_two_users_log_in_and_a_reopened_conversation_shows_its_answers(tmp_path, embedder):
-    """Two browser contexts, two accounts: each chat is saved for its user; after a reload the conversation is
-    reopened with its answer and sources, and the other user does not see it."""
+def test_two_users_see_their_own_documents_and_a_reopened_conversation_shows_its_answers(tmp_path, embedder):
+    """Two browser contexts, two accounts: each uploads a file and sees only their own and the shared collection's;
+    each chat is saved for its user; after a reload the conversation is reopened with its answer and sources, and
+    the other user does not see it."""
     from playwright.sync_api import expect, sync_playwright
 
     from app.accounts.store import AccountStore
@@ -170,6 +171,18 @@ def test_two_users_log_in_and_a_reopened_conversation_shows_its_answers(tmp_path
         browser = launch(p)
         amy = _login(browser, url, "amy", "amy's long password")
         bob = _login(browser, url, "bob", "bob's long password")
+        for page, name in ((amy, "amy"), (bob, "bob")):  # each uploads into their private collection
+            page.get_by_role("tab", name="Library").click()
+            notes = write_pdf(tmp_path / f"{name}-notes.pdf", [f"{name.title()}'s private notes about pumps."])
+            page.locator("#upload input[type=file]").set_input_files(str(notes))
+            expect(page.locator("#upload-status")).to_contain_text("added: 1 page,", timeout=120_000)
+        for page, mine, theirs in ((amy, "amy", "bob"), (bob, "bob", "amy")):
+            page.reload()
+            page.get_by_role("tab", name="Library").click()
+            expect(page.locator("#library")).to_contain_text(f"~{mine}/{mine}-notes.pdf")
+            expect(page.locator("#library")).to_contain_text("arm-manual.pdf")  # the shared collection
+            expect(page.locator("#library")).not_to_contain_text(f"{theirs}-notes.pdf")
+            page.get_by_role("tab", name="Chat").click()
         amy.locator("#question textarea").fill("What does error E-104 mean?")
         amy.locator("#ask").click()
         expect(amy.locator("#chat")).to_contain_text("encoders of a joint disagree", timeout=60_000)

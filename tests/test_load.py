@@ -73,7 +73,7 @@ def _client(url: str):
 
 def _ask(client, question: str = QUESTION) -> tuple[float, tuple]:
     started = time.perf_counter()
-    result = client.submit(question, [], 3, "hybrid", False, api_name="/ask").result(timeout=180)
+    result = client.submit(question, [], 3, "hybrid", False, [], api_name="/ask").result(timeout=180)
     return time.perf_counter() - started, result
 
 
@@ -81,7 +81,7 @@ def _upload(client, path: Path) -> tuple[float, tuple]:
     from gradio_client import handle_file
 
     started = time.perf_counter()
-    result = client.submit([handle_file(str(path))], api_name="/upload").result(timeout=180)
+    result = client.submit([handle_file(str(path))], None, api_name="/upload").result(timeout=180)
     return time.perf_counter() - started, result
 
 
@@ -158,7 +158,7 @@ def test_fifty_askers_and_five_uploaders(fake_server, tmp_path):
         for n, f in enumerate(upload_futures):
             try:
                 seconds, result = f.result(timeout=300)
-                assert f"<td>{uploads[n].name}</td>" in result[0] and "added: 2 pages" in result[0], result[0]
+                assert f"<td>~{LOGIN[0]}/{uploads[n].name}</td>" in result[0] and "added: 2 pages" in result[0], result[0]
                 upload_times.append(seconds)
             except Exception as exc:
                 errors.append(f"upload: {type(exc).__name__}: {exc}")
@@ -182,7 +182,8 @@ def test_fifty_askers_and_five_uploaders(fake_server, tmp_path):
     library = httpx.get(f"{url}/api/documents", auth=LOGIN, timeout=30).json()
     by_id = {d["doc_id"]: d for d in library}
     for path in uploads:
-        assert by_id[path.name]["chunks"] > 0 and by_id[path.name]["pages"] == 2
+        doc_id = f"~{LOGIN[0]}/{path.name}"  # the UI uploads into the user's private collection
+        assert by_id[doc_id]["chunks"] > 0 and by_id[doc_id]["pages"] == 2
 
     # No server errors: no 5xx in the access log, no traceback or error logged.
     log = log_path.read_text()

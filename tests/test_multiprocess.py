@@ -47,7 +47,7 @@ def two_servers(chroma_server, tmp_path):
                         break
                 except httpx.HTTPError:
                     pass
-                assert proc.poll() is None, (tmp_path / "server-a.log").read_text()
+                assert proc.poll() is None, "\n".join(p.read_text() for p in sorted(tmp_path.glob("server-*.log")))
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.5)
         yield urls

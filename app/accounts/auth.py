@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,9 +36,16 @@ class LoginThrottled(Exception):
 
 
 class Authenticator:
-    def __init__(self, accounts: AccountStore, throttle: Throttle = Throttle()):
+    """`remember_s`: a name and password that just passed are trusted again for this long without hashing
+    (an API client sending Basic on every request would otherwise pay Argon2's ~60 ms and 64 MB each time);
+    a changed password or removed user takes effect after it at the latest."""
+
+    def __init__(self, accounts: AccountStore, throttle: Throttle = Throttle(), remember_s: float = 60.0):
         self.accounts = accounts
         self.throttle = throttle
+        self.remember_s = remember_s
+        self._recent: dict[str, float] = {}  # sha256 of "name:password" -> until when it is trusted
+        self._recent_lock = threading.Lock()
 
     @property
     def required(self) -> bool:
@@ -46,6 +55,10 @@ class Authenticator:
     def login(self, name: str, password: str, address: str | None = None) -> User | None:
         """The user, or None for a wrong name or password; LoginThrottled after too many failures."""
         address = address or client_address.get()
+        remembered = hashlib.sha256(f"{name}:{password}".encode()).hexdigest()
+        with self._recent_lock:
+            if self._recent.get(remembered, 0.0) > time.monotonic():
+                return self.accounts.user(name)
         keys = [f"user:{name}", f"addr:{address}"]
         since = time.time() - self.throttle.window_s
         if any(self.accounts.failures_since(k, since) >= self.throttle.failures for k in keys):
@@ -53,6 +66,10 @@ class Authenticator:
             raise LoginThrottled(int(self.throttle.window_s))
         if self.accounts.verify_password(name, password):
             self.accounts.clear_failures(keys[:1])
+            with self._recent_lock:
+                now = time.monotonic()
+                self._recent = {k: t for k, t in self._recent.items() if t > now}
+                self._recent[remembered] = now + self.remember_s
             return self.accounts.user(name)
         self.accounts.record_failure(keys)
         logger.warning("failed login of %r from %s", name, address)

@@ -21,6 +21,21 @@ def add_parsers(sub) -> None:
     users.add_parser("passwd", help="set a user's password").add_argument("name")
     p.set_defaults(handler=cmd_users)
 
+    p = sub.add_parser("collections", help="shared collections and their members: add, list, remove, grant, revoke")
+    collections = p.add_subparsers(required=True, dest="action", metavar="ACTION")
+    collections.add_parser("add", help="create a shared collection").add_argument("name")
+    collections.add_parser("list", help="shared collections and members").add_argument("--json", action="store_true")
+    collections.add_parser("remove", help="remove a shared collection (its documents stay until "
+                                          "removed)").add_argument("name")
+    q = collections.add_parser("grant", help="let a user read (or --write) a collection")
+    q.add_argument("name")
+    q.add_argument("user")
+    q.add_argument("--write", action="store_true", help="may also upload, delete and re-index")
+    q = collections.add_parser("revoke", help="take a user out of a collection")
+    q.add_argument("name")
+    q.add_argument("user")
+    p.set_defaults(handler=cmd_collections)
+
     p = sub.add_parser("tokens", help="API tokens (Authorization: Bearer TOKEN): create, list, revoke")
     tokens = p.add_subparsers(required=True, dest="action", metavar="ACTION")
     q = tokens.add_parser("create", help="print a new token for a user on standard output")
@@ -67,6 +82,34 @@ def cmd_users(args, settings) -> int:
                 raise AccountError(f"no user {args.name!r}")
             accounts.set_password(args.name, read_password("New password: "))
             print(f"password of {args.name} changed")
+    except AccountError as exc:
+        print(f"askdocs: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_collections(args, settings) -> int:
+    accounts = _accounts(settings)
+    try:
+        if args.action == "add":
+            accounts.add_collection(args.name)
+            print(f"added collection {args.name}")
+        elif args.action == "list":
+            listed = accounts.collections()
+            if args.json:
+                print(json.dumps(listed, indent=2))
+            for name, members in [] if args.json else listed.items():
+                who = ", ".join(f"{u} ({'write' if w else 'read'})" for u, w in sorted(members.items())) or "no members"
+                print(f"{name}: {who}")
+        elif args.action == "remove":
+            accounts.remove_collection(args.name)
+            print(f"removed collection {args.name}")
+        elif args.action == "grant":
+            accounts.grant(args.name, args.user, write=args.write)
+            print(f"{args.user} may {'write' if args.write else 'read'} {args.name}")
+        elif args.action == "revoke":
+            accounts.revoke(args.name, args.user)
+            print(f"{args.user} left {args.name}")
     except AccountError as exc:
         print(f"askdocs: {exc}", file=sys.stderr)
         return 1

@@ -20,12 +20,18 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "adk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE, digest TEXT NOT NULL UNIQUE,
     label TEXT NOT NULL DEFAULT '', created REAL NOT NULL, last_used REAL);
+CREATE TABLE IF NOT EXISTS collections (name TEXT PRIMARY KEY, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS members (
+    collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE, can_write INTEGER NOT NULL,
+    PRIMARY KEY (collection, user));
 CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at);
 """
@@ -89,11 +95,7 @@ class AccountStore:
         """`check_password=False`: the length rule is not applied (the ASKDOCS_PASSWORD of earlier versions)."""
         if not _NAME.match(name or ""):
             raise AccountError(f"invalid user name {name!r}: letters, digits and . _ @ - (at most 64)")
-        if not password:
-            raise AccountError("the password is empty")
-        if check_password:
-            self._check_password(password)
-        digest = self._hasher.hash(password)
+        digest = self._hashed(password, check_password)
         with self._db() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise AccountError(f"user {name!r} exists already")
@@ -107,11 +109,7 @@ class AccountStore:
                 raise AccountError(f"no user {name!r}")
 
     def set_password(self, name: str, password: str, check_password: bool = True) -> None:
-        if not password:
-            raise AccountError("the password is empty")
-        if check_password:
-            self._check_password(password)
-        digest = self._hasher.hash(password)
+        digest = self._hashed(password, check_password)
         with self._db() as db:
             if db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (digest, name)).rowcount == 0:
                 raise AccountError(f"no user {name!r}")
@@ -134,9 +132,12 @@ class AccountStore:
             return False
         return row is not None
 
-    def _check_password(self, password: str) -> None:
-        if len(password or "") < self.min_password_length:
+    def _hashed(self, password: str, check_length: bool) -> str:
+        if not password:
+            raise AccountError("the password is empty")
+        if check_length and len(password) < self.min_password_length:
             raise AccountError(f"the password needs at least {self.min_password_length} characters")
+        return self._hasher.hash(password)
 
     # -- tokens --------------------------------------------------------------------------------------------
 
@@ -176,6 +177,50 @@ class AccountStore:
             if row:
                 db.execute("UPDATE tokens SET last_used = ? WHERE digest = ?", (time.time(), _digest(token)))
         return User(row[0], bool(row[1]), row[2]) if row else None
+
+    # -- shared collections -------------------------------------------------------------------------------
+
+    def add_collection(self, name: str) -> None:
+        if not _COLLECTION.match(name or "") or name == "shared":
+            raise AccountError(f"invalid collection name {name!r}: letters, digits and . _ - (not 'shared')")
+        with self._db() as db:
+            if db.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone():
+                raise AccountError(f"collection {name!r} exists already")
+            db.execute("INSERT INTO collections VALUES (?, ?)", (name, time.time()))
+
+    def remove_collection(self, name: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM collections WHERE name = ?", (name,)).rowcount == 0:
+                raise AccountError(f"no collection {name!r}")
+
+    def collections(self) -> dict[str, dict[str, bool]]:
+        """{collection: {member: may write}}."""
+        with self._db() as db:
+            names = [r[0] for r in db.execute("SELECT name FROM collections ORDER BY name")]
+            rows = db.execute("SELECT collection, user, can_write FROM members").fetchall()
+        out: dict[str, dict[str, bool]] = {n: {} for n in names}
+        for collection, user, can_write in rows:
+            out[collection][user] = bool(can_write)
+        return out
+
+    def grant(self, collection: str, user: str, write: bool = False) -> None:
+        with self._db() as db:
+            if not db.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone():
+                raise AccountError(f"no collection {collection!r}")
+            if not db.execute("SELECT 1 FROM users WHERE name = ?", (user,)).fetchone():
+                raise AccountError(f"no user {user!r}")
+            db.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", (collection, user, int(write)))
+
+    def revoke(self, collection: str, user: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM members WHERE collection = ? AND user = ?", (collection, user)).rowcount == 0:
+                raise AccountError(f"{user!r} is not a member of {collection!r}")
+
+    def memberships(self, user: str) -> dict[str, bool]:
+        """{collection: may write} of the shared collections `user` belongs to."""
+        with self._db() as db:
+            rows = db.execute("SELECT collection, can_write FROM members WHERE user = ?", (user,)).fetchall()
+        return {c: bool(w) for c, w in rows}
 
     # -- failed logins -------------------------------------------------------------------------------------
 

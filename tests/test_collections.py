@@ -115,3 +115,16 @@ def test_the_ui_queue_and_callbacks_keep_to_the_callers_collections(team):
     assert service.document("~bob/bob.pdf") is not None, "bob's document is untouched"
     ask_in, upload_to = amy.collections(Request())
     assert ask_in["choices"] == ["shared", "~amy"] and upload_to["value"] == "~amy"
+
+
+def test_stored_files_are_never_served(team):
+    """The file routes: Bob's upload cannot be downloaded, signed in as Amy through the UI's login or not."""
+    url, service, accounts, tmp_path = team
+    _upload(url, "bob", "bob.pdf", BOB_PAGES, tmp_path)
+    stored = service.document("~bob/bob.pdf").path
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        assert browser.get(f"/gradio_api/file={stored}").status_code in (401, 403)
+        assert browser.post("/login", data={"username": "amy", "password": "amy's long password"}).status_code == 200
+        for route in (f"/gradio_api/file={stored}", f"/file={stored}", f"/gradio_api/file=/{stored.lstrip('/')}"):
+            response = browser.get(route)
+            assert response.status_code in (403, 404) and b"%PDF" not in response.content, route

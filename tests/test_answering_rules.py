@@ -47,6 +47,10 @@ def test_claims_are_figures_codes_and_names_the_question_did_not_give():
     assert claims("The capital of Australia is Canberra [2].", "What is the capital of Australia?") == ["canberra"]
     assert "sk-330" in claims("The SK-330 carries 12 kg [1].", "What is the payload of the SK-330?")
     assert claims("No, only flights longer than 8 hours [1].", "Can I fly business class on a 6-hour flight?") == ["8"]
+    # periods are claims as written (a slide about "Q3" holds "q3", not a free-standing 3)
+    assert claims("The Q3 review says the Lisbon office opened in August [1].", "What does the Q3 review say?") \
+        == ["lisbon", "august"]
+    assert claims("Revenue in FY2022 was 4.1 million [1].", "What was the revenue?") == ["fy2022", "4.1"]
 
 
 def test_the_rule_removes_what_no_cited_source_says():

@@ -100,11 +100,16 @@ def claims(sentence: str, question: str = "") -> list[str]:
     plain = _MARKER.sub(" ", sentence)
     asked = question.lower()
     found = [code.lower() for code in codes(plain)]
+    # Periods and forms (Q3, FY2022, 10-K) are claims as written, not as a letter and a number: a source
+    # about "Q3" holds "q3", never a free-standing "3".
+    periods = [p.lower() for p in _CODE.findall(plain) if _PERIOD_OR_FORM.match(p)]
+    found += [p for p in periods if not _in(p, asked)]
+    rest = _CODE.sub(lambda m: " " if _PERIOD_OR_FORM.match(m.group()) else m.group(), plain)
     in_codes = " ".join(found)
-    for number in _numbers(plain):
+    for number in _numbers(rest):
         if number not in in_codes and not _in(number, asked):
             found.append(number)
-    for word in _WORD.findall(plain)[1:]:  # the first word is capitalised for being first
+    for word in _WORD.findall(rest)[1:]:  # the first word is capitalised for being first
         if word[0].isupper() and word.lower() not in _COMMON and not _in(word.lower(), asked):
             found.append(word.lower())
     return list(dict.fromkeys(found))

@@ -110,7 +110,10 @@ class AskDocs:
             return doc_ids
         allowed = [r.doc_id for r in self.store.documents() if access.can_read(r.collection)
                    and (collections is None or r.collection in collections)]
-        return allowed if doc_ids is None else [d for d in doc_ids if d in set(allowed)]
+        if doc_ids is None:
+            return allowed
+        readable = set(allowed)
+        return [d for d in doc_ids if d in readable]
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None, *, top_k: int | None = None,
                    mode: str | None = None, doc_ids: list[str] | None = None, access: Access = EVERYTHING,

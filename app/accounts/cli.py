@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import sys
@@ -48,8 +49,17 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=cmd_tokens)
 
 
-def _accounts(settings) -> AccountStore:
-    return AccountStore(settings.data_dir / "accounts.sqlite3")
+def _with_accounts(command):
+    """Runs `command(args, accounts)` on the data folder's accounts; an AccountError is one line and exit 1."""
+    @functools.wraps(command)
+    def run(args, settings) -> int:
+        try:
+            command(args, AccountStore(settings.data_dir / "accounts.sqlite3"))
+        except AccountError as exc:
+            print(f"askdocs: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    return run
 
 
 def read_password(prompt: str = "Password: ") -> str:
@@ -62,79 +72,64 @@ def read_password(prompt: str = "Password: ") -> str:
     return first
 
 
-def cmd_users(args, settings) -> int:
-    accounts = _accounts(settings)
-    try:
-        if args.action == "add":
-            accounts.add_user(args.name, read_password(), admin=args.admin)
-            print(f"added {args.name}" + (" (admin)" if args.admin else ""))
-        elif args.action == "list":
-            users = accounts.users()
-            if args.json:
-                print(json.dumps([vars(u) for u in users], indent=2))
-            for u in [] if args.json else users:
-                print(f"{u.name}{'  admin' if u.admin else ''}  since {time.strftime('%Y-%m-%d', time.localtime(u.created))}")
-        elif args.action == "remove":
-            accounts.remove_user(args.name)
-            print(f"removed {args.name}")
-        elif args.action == "passwd":
-            if accounts.user(args.name) is None:
-                raise AccountError(f"no user {args.name!r}")
-            accounts.set_password(args.name, read_password("New password: "))
-            print(f"password of {args.name} changed")
-    except AccountError as exc:
-        print(f"askdocs: {exc}", file=sys.stderr)
-        return 1
-    return 0
+@_with_accounts
+def cmd_users(args, accounts: AccountStore) -> None:
+    if args.action == "add":
+        accounts.add_user(args.name, read_password(), admin=args.admin)
+        print(f"added {args.name}" + (" (admin)" if args.admin else ""))
+    elif args.action == "list":
+        users = accounts.users()
+        if args.json:
+            print(json.dumps([vars(u) for u in users], indent=2))
+        for u in [] if args.json else users:
+            print(f"{u.name}{'  admin' if u.admin else ''}  since {time.strftime('%Y-%m-%d', time.localtime(u.created))}")
+    elif args.action == "remove":
+        accounts.remove_user(args.name)
+        print(f"removed {args.name}")
+    elif args.action == "passwd":
+        if accounts.user(args.name) is None:
+            raise AccountError(f"no user {args.name!r}")
+        accounts.set_password(args.name, read_password("New password: "))
+        print(f"password of {args.name} changed")
 
 
-def cmd_collections(args, settings) -> int:
-    accounts = _accounts(settings)
-    try:
-        if args.action == "add":
-            accounts.add_collection(args.name)
-            print(f"added collection {args.name}")
-        elif args.action == "list":
-            listed = accounts.collections()
-            if args.json:
-                print(json.dumps(listed, indent=2))
-            for name, members in [] if args.json else listed.items():
-                who = ", ".join(f"{u} ({'write' if w else 'read'})" for u, w in sorted(members.items())) or "no members"
-                print(f"{name}: {who}")
-        elif args.action == "remove":
-            accounts.remove_collection(args.name)
-            print(f"removed collection {args.name}")
-        elif args.action == "grant":
-            accounts.grant(args.name, args.user, write=args.write)
-            print(f"{args.user} may {'write' if args.write else 'read'} {args.name}")
-        elif args.action == "revoke":
-            accounts.revoke(args.name, args.user)
-            print(f"{args.user} left {args.name}")
-    except AccountError as exc:
-        print(f"askdocs: {exc}", file=sys.stderr)
-        return 1
-    return 0
+@_with_accounts
+def cmd_collections(args, accounts: AccountStore) -> None:
+    if args.action == "add":
+        accounts.add_collection(args.name)
+        print(f"added collection {args.name}")
+    elif args.action == "list":
+        listed = accounts.collections()
+        if args.json:
+            print(json.dumps(listed, indent=2))
+        for name, members in [] if args.json else listed.items():
+            who = ", ".join(f"{u} ({'write' if w else 'read'})" for u, w in sorted(members.items())) or "no members"
+            print(f"{name}: {who}")
+    elif args.action == "remove":
+        accounts.remove_collection(args.name)
+        print(f"removed collection {args.name}")
+    elif args.action == "grant":
+        accounts.grant(args.name, args.user, write=args.write)
+        print(f"{args.user} may {'write' if args.write else 'read'} {args.name}")
+    elif args.action == "revoke":
+        accounts.revoke(args.name, args.user)
+        print(f"{args.user} left {args.name}")
 
 
-def cmd_tokens(args, settings) -> int:
-    accounts = _accounts(settings)
-    try:
-        if args.action == "create":
-            info, token = accounts.create_token(args.name, args.label)
-            print(token)
-            print(f"token {info.id} for {info.user}: shown once, keep it secret", file=sys.stderr)
-        elif args.action == "list":
-            tokens = accounts.tokens(args.name)
-            if args.json:
-                print(json.dumps([vars(t) for t in tokens], indent=2))
-            for t in [] if args.json else tokens:
-                used = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.last_used)) if t.last_used else "never"
-                print(f"{t.id}  {t.user}  {t.label or '-'}  created "
-                      f"{time.strftime('%Y-%m-%d', time.localtime(t.created))}, last used {used}")
-        elif args.action == "revoke":
-            accounts.revoke_token(args.token_id)
-            print(f"revoked {args.token_id}")
-    except AccountError as exc:
-        print(f"askdocs: {exc}", file=sys.stderr)
-        return 1
-    return 0
+@_with_accounts
+def cmd_tokens(args, accounts: AccountStore) -> None:
+    if args.action == "create":
+        info, token = accounts.create_token(args.name, args.label)
+        print(token)
+        print(f"token {info.id} for {info.user}: shown once, keep it secret", file=sys.stderr)
+    elif args.action == "list":
+        tokens = accounts.tokens(args.name)
+        if args.json:
+            print(json.dumps([vars(t) for t in tokens], indent=2))
+        for t in [] if args.json else tokens:
+            used = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.last_used)) if t.last_used else "never"
+            print(f"{t.id}  {t.user}  {t.label or '-'}  created "
+                  f"{time.strftime('%Y-%m-%d', time.localtime(t.created))}, last used {used}")
+    elif args.action == "revoke":
+        accounts.revoke_token(args.token_id)
+        print(f"revoked {args.token_id}")

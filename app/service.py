@@ -237,7 +237,8 @@ def make_answerer(settings: Settings, retriever, llm, embedder=None) -> Answerer
     from app.wiring import token_counter
 
     return Answerer(retriever, llm, top_k=settings.top_k, mode=settings.retrieval_mode,
-                    min_cosine=settings.abstain_min_cosine, min_rerank=settings.abstain_min_rerank,
+                    min_cosine=settings.abstain_min_cosine,
+                    min_sentence_cosine=settings.abstain_min_sentence_cosine, min_rerank=settings.abstain_min_rerank,
                     context_tokens=settings.llm_context_tokens, answer_tokens=settings.llm_max_tokens,
                     count_tokens=token_counter(settings, llm), embedder=embedder,
                     evidence_sentences=settings.answer_evidence_sentences, follow_ups=settings.follow_up_rewrite,

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="where local GGUF models are assembled; unset = data_dir/models")
     abstain_min_cosine: float = Field(0.18, description="best vector cosine below this: answer 'not found' without "
                                                      "asking the model (benchmarks/gate_signals.py)")
+    abstain_min_sentence_cosine: float = Field(0.38, description="best cosine of a sentence of the retrieved "
+                                               "chunks below this: 'not found' without asking the model; decides "
+                                               "instead of the chunk cosine (benchmarks/gate_signals.py)")
     abstain_min_rerank: float | None = Field(None, description="best rerank score below this: 'not found'")
     answer_evidence_sentences: int = Field(8, ge=0, description="sentences of the sources the model reads, the "
                                                                 "best-matching first; 0 = whole chunks")

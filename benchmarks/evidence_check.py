@@ -52,7 +52,7 @@ def main() -> int:
                 if not decision.passed:
                     row["gate"] = decision.reason
                 else:
-                    evidence = answerer.select(query, sources)
+                    evidence = answerer.select(query, sources, found)
                     started = time.perf_counter()
                     row["p_yes"] = answerer.check_evidence(question, sources, evidence, history)
                     row["check_ms"] = round(1000 * (time.perf_counter() - started))

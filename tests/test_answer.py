@@ -128,6 +128,23 @@ def test_follow_up_keeps_the_subject_by_rule(retriever):
     assert answer.sources[0].file == "travel.txt" and answer.answer == "EUR 25 per partial day [1]."
 
 
+def test_the_model_reads_a_follow_up_as_its_search_query(retriever):
+    """Not beside the earlier question: with it in view the small model answered the earlier question again."""
+    from app.llm import stream_text
+
+    prompts = []
+
+    def recording(llm, messages):
+        prompts.append(messages[-1].content)
+        yield from stream_text(llm, messages)
+
+    llm = FakeListChatModel(responses=["EUR 25 per partial day [1]."])
+    answer = Answerer(retriever, llm, stream_text=recording).ask(
+        "and for a partial day?", history=[("What is the per diem for meals?", "EUR 45 per full day [1].")])
+    assert f"Question: {answer.rewritten_query}\n" in prompts[-1] and "per diem" in answer.rewritten_query
+    assert "Earlier in this conversation" not in prompts[-1]
+
+
 def test_rewrite_failure_falls_back_to_the_question(retriever):
     answerer = Answerer(retriever, ExplodingModel(responses=[""]), follow_ups="llm")
     query, note = answerer.rewrite("and the hotel limit?", [("per diem?", "45")])

@@ -1,7 +1,7 @@
 """The gate before the model: is there anything in the retrieved passages that could answer the question?
 
-Signals (all absolute, unlike fused scores): the best vector cosine of the question to a chunk, the best
-cross-encoder score when the reranker ran, and whether a code the question names (SK-330, E-150, P5) appears
+Signals (all absolute, unlike fused scores): the best vector cosine of the question to a sentence of the
+retrieved chunks (or to a chunk, when no sentences were scored), the best cross-encoder score when the reranker ran, and whether a code the question names (SK-330, E-150, P5) appears
 in any retrieved passage — hybrid search finds codes by their exact BM25 term, so a code missing from every
 passage is missing from the documents. Thresholds are chosen on labelled questions by
 `benchmarks/gate_signals.py`.
@@ -34,10 +34,12 @@ def missing_codes(question: str, texts: list[str]) -> list[str]:
 
 
 def decide(question: str, texts: list[str], best_cosine: float | None, best_rerank: float | None,
-           min_cosine: float, min_rerank: float | None) -> GateDecision:
+           min_cosine: float, min_rerank: float | None, best_sentence_cosine: float | None = None,
+           min_sentence_cosine: float = 0.0) -> GateDecision:
     """Pass the question to the model, or say why not. `texts`: what the retrieved passages say, headings and
-    file names included."""
-    signals = {"best_cosine": best_cosine, "best_rerank": best_rerank}
+    file names included. With the best sentence's cosine, that decides instead of the best chunk's: a chunk of
+    eight checklist lines scores 0.17 for the one line that answers (0.62)."""
+    signals = {"best_cosine": best_cosine, "best_rerank": best_rerank, "best_sentence_cosine": best_sentence_cosine}
     if not texts:
         return GateDecision(False, "nothing matched", signals)
     missing = missing_codes(question, texts)
@@ -47,6 +49,11 @@ def decide(question: str, texts: list[str], best_cosine: float | None, best_rera
     if best_rerank is not None and min_rerank is not None:
         if best_rerank < min_rerank:
             return GateDecision(False, f"best rerank score {best_rerank:.2f} is under {min_rerank:g}", signals)
+        return GateDecision(True, "", signals)
+    if best_sentence_cosine is not None:
+        if best_sentence_cosine < min_sentence_cosine:
+            return GateDecision(False, f"best sentence similarity {best_sentence_cosine:.2f} is under "
+                                       f"{min_sentence_cosine:g}", signals)
         return GateDecision(True, "", signals)
     if best_cosine is not None and best_cosine < min_cosine:
         return GateDecision(False, f"best similarity {best_cosine:.2f} is under {min_cosine:g}", signals)

@@ -48,11 +48,11 @@ def main() -> int:
                 sources, _, _ = answerer.fit_sources(question, found)
                 row = {"id": turn["id"], "absent": turn["kind"] == "absent", "yes_no": is_yes_no(question),
                        "follow_up": bool(history), "question": question, "p_yes": None, "gate": ""}
-                decision = answerer.gate(question, found)
+                evidence = answerer.select(query, sources, found)  # the gate reads its best sentence, as in answers
+                decision = answerer.gate(question, found, evidence)
                 if not decision.passed:
                     row["gate"] = decision.reason
                 else:
-                    evidence = answerer.select(query, sources, found)
                     started = time.perf_counter()
                     row["p_yes"] = answerer.check_evidence(question, sources, evidence, history)
                     row["check_ms"] = round(1000 * (time.perf_counter() - started))

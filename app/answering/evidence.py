@@ -22,7 +22,8 @@ _BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 # before a list item or table row: PDF text breaks lines inside sentences.
 _ITEM = re.compile(r"^\s*(?:[-*•–|]|\d+[.)]\s|[A-Z]{1,4}-?\d+\b)")
 # A unit after a figure ("350 W.") ends a sentence; a lone capital elsewhere is an initial ("J. Smith").
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|approx|no|vs|incl|fig|p|pp|mr|mrs|ms|dr|st)|(?<!\d )\b[A-Z])\.$", re.I)
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|approx|no|vs|incl|fig|p|pp|mr|mrs|ms|dr|st)|(?<!\d )\b[A-Z])\.$",
+                           re.I)
 
 
 @dataclass
@@ -165,13 +166,14 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     precisely does the SK-220 return to the same position?"; the title alone beat title + section heading.
     """
     sentences = [Sentence(n, a, b, text[a:b]) for n, text in sources.items() for a, b in split_sentences(text)]
+    first_row = 0  # a table row's header is the first row of its run of rows
     for i, s in enumerate(sentences):
         s.index = i
-        first = i  # a table row's header: the first row of its run of rows
-        while first > 0 and sentences[first - 1].source == s.source and sentences[first - 1].text.startswith("|"):
-            first -= 1
-        if s.text.startswith("|") and first < i and not _is_rule(s.text):
-            s.header = sentences[first].text
+        in_run = i > 0 and sentences[i - 1].source == s.source and sentences[i - 1].text.startswith("|")
+        if not in_run:
+            first_row = i
+        if s.text.startswith("|") and in_run and not _is_rule(s.text):
+            s.header = sentences[first_row].text
     if not sentences:
         return Evidence({}, None)
     # Rows are scored as "column: value" pairs: "the Lyon office's address" matches "Office: Lyon; Address: …".

@@ -1,7 +1,8 @@
 """The gate before the model: is there anything in the retrieved passages that could answer the question?
 
 Signals (all absolute, unlike fused scores): the best vector cosine of the question to a sentence of the
-retrieved chunks (or to a chunk, when no sentences were scored), the best cross-encoder score when the reranker ran, and whether a code the question names (SK-330, E-150, P5) appears
+retrieved chunks (or to a chunk, when no sentences were scored), the best cross-encoder score when the
+reranker ran, and whether a code the question names (SK-330, E-150, P5) appears
 in any retrieved passage — hybrid search finds codes by their exact BM25 term, so a code missing from every
 passage is missing from the documents. Thresholds are chosen on labelled questions by
 `benchmarks/gate_signals.py`.

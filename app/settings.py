@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     rrf_k: float = Field(60.0, ge=0)
     bm25_weight: float = Field(0.5, ge=0)
     vector_weight: float = Field(0.5, ge=0)
-    bm25_candidates: int = Field(50, gt=0)
-    vector_candidates: int = Field(50, gt=0)
+    # 100, not 50: on FinanceBench-dev page hit@5 0.467 -> 0.547 and document hit@1 0.853 -> 0.880, at no cost
+    # in latency; UDA document hit@5 0.943 -> 0.934 (2 of 244 questions). SciFact's eval ranks 300 anyway.
+    bm25_candidates: int = Field(100, gt=0)
+    vector_candidates: int = Field(100, gt=0)
     rerank_model: str | None = Field(None, description="cross-encoder name or path; unset = no reranking")
     rerank_candidates: int = Field(20, gt=0)
     routing: bool = Field(True, description="a question naming an organisation (and year) is searched in that "

@@ -28,8 +28,8 @@ class FusionConfig:
     rrf_k: float = 60.0
     bm25_weight: float = 0.5
     vector_weight: float = 0.5
-    bm25_candidates: int = 50
-    vector_candidates: int = 50
+    bm25_candidates: int = 100
+    vector_candidates: int = 100
     rerank_candidates: int = 20
     # At most this many chunks of one page of a many-page document in the results (0 = no cap): on long reports
     # the chunks of one page otherwise fill the top-k, and the right page is the next one.

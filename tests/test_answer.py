@@ -233,6 +233,7 @@ def test_evidence_the_model_judges_off_topic_ends_as_not_found_before_answering(
     assert answer.abstained and "not answer it" in answer.gate["reason"] and answer.gate["evidence_yes"] == 0.2
     assert "EUR 45" not in answer.answer and answer.sources, "the nearest passages are still listed"
     assert "Passage:" in llm.judged[0] and "dental insurance" in llm.judged[0]
+    assert f"[{answer.sources[0].file}] " in llm.judged[0], "each line of the passage names its file"
     passed = JudgingModel(responses=["Annual leave is 27 working days [1]."], p_yes=0.8, judged=[])
     answer = Answerer(retriever, passed, embedder=embedder, evidence_check=0.5).ask("How long is annual leave?")
     assert not answer.abstained and "27" in answer.answer and answer.gate["evidence_yes"] == 0.8

@@ -8,7 +8,7 @@ import pytest
 from app.answering.checker import SentenceChecker
 from app.answering.citations import check_citations, claims
 from app.answering.evidence import select_evidence, split_sentences
-from app.answering.followup import conversation_context, follow_up_query, is_follow_up
+from app.answering.followup import conversation_context, follow_up_query, is_follow_up, swap_follow_up
 from app.answering.gate import decide, question_codes
 from app.evaluate_answers import read_question_file
 
@@ -41,6 +41,30 @@ def test_follow_ups_carry_the_subject_and_standalone_questions_do_not():
     assert is_follow_up("What about London?") and is_follow_up("Is that paid?") and not is_follow_up(
         "How long is parental leave?")
     assert conversation_context(history) == 'the user asked "How many days of annual leave do employees get?"'
+
+
+def test_a_follow_up_that_swaps_one_thing_becomes_the_previous_question_with_it_swapped():
+    assert swap_follow_up("And in Vienna?", "What is the nightly hotel budget in Zurich?") == \
+        "What is the nightly hotel budget in Vienna?"
+    assert swap_follow_up("And payroll data?", "How is customer data classified?") == "How is payroll data classified?"
+    assert swap_follow_up("What about the SK-330?", "What is the payload of the SK-220?") == \
+        "What is the payload of the SK-330?"
+    assert swap_follow_up("And a EUR 900 course?", "Who approves a EUR 200 request?") == \
+        "Who approves a EUR 900 request?"
+    # Not swaps: a question of its own, a pointer, nothing of the same shape to swap.
+    assert swap_follow_up("And if it keeps coming back?", "How do I fix E-104?") is None
+    assert swap_follow_up("And its repeatability?", "What is the reach of the SK-220?") is None
+    assert swap_follow_up("and for a partial day?", "What is the per diem for meals?") is None
+    assert swap_follow_up("How many are there?", "How many offices are in Zurich?") is None
+    # Through the conversation: the swap applies to the previous turn as it was searched, codes carried.
+    history = [("How quickly does IT respond to a P1 incident?", "Within 30 minutes [1]."),
+               ("And what is the fix target?", "Within 4 hours [1].")]
+    query = follow_up_query("What about for P3?", history)
+    assert "P3" in query and "P1" not in query and "fix target" in query
+    history = [("How long is parental leave?", "16 weeks [1]."), ("By when do I have to take it?", "Within 18 months.")]
+    assert "parental leave" in follow_up_query("Is it paid?", history)
+    assert "E-104" in follow_up_query("And if it keeps coming back?", [
+        ("What does error code E-104 mean?", "The encoders disagree [1]."), ("How do I fix it?", "Recalibrate [1].")])
 
 
 def test_claims_are_figures_codes_and_names_the_question_did_not_give():
@@ -131,6 +155,11 @@ def test_table_rows_reach_the_model_with_their_column_names(embedder):
     shown = evidence.text(1)
     assert "Office: Lyon; Address: 8 Quai des Ateliers; Desks: 20." in shown
     assert "| Office |" not in shown and "---" not in shown
+    # A question in the header's words ("robotics lab") gets rows, never the header row itself as the best.
+    table = "| Office | Desks | Robotics lab |\n|---|---|---|\n| Eindhoven | 60 | Yes |\n| Lyon | 20 | No |\n"
+    evidence = select_evidence("Which offices have a robotics lab?", {1: table}, embedder, 4)
+    assert evidence.best.text.startswith("| Eindhoven") or evidence.best.text.startswith("| Lyon")
+    assert "Office: Eindhoven; Desks: 60; Robotics lab: Yes." in evidence.text(1)
 
 
 def test_a_figure_pinned_on_a_subject_its_source_never_mentions_is_removed():
@@ -149,3 +178,49 @@ def test_a_figure_pinned_on_a_subject_its_source_never_mentions_is_removed():
     checker.feed("You can book a desk at most 14 days ahead [1].")
     checker.flush()
     assert not checker.removed
+
+
+def test_a_figure_the_source_gives_for_another_thing_is_removed(embedder):
+    """"16 weeks of bereavement leave" from "Parental leave: 16 weeks": every word and figure is in the source."""
+    def similarity(a, b):
+        first, second = embedder.embed_documents([a, b])
+        return float(sum(x * y for x, y in zip(first, second)))
+
+    sources = {1: "employee-handbook.md\n- Annual leave: 27 working days per calendar year.\n"
+                  "- Parental leave: 16 weeks at full pay for every new parent.\n"
+                  "Every employee has a learning budget of EUR 1,500 per year for courses.",
+               2: "policy\nPasswords are at least 14 characters long and stored in the company password manager.\n"
+                  "E-104 Encoder mismatch: the two encoders of a joint disagree by more than 0.5 degrees."}
+    checker = SentenceChecker("How many days of bereavement leave do employees get?", sources, similarity)
+    checker.feed("Employees get 16 weeks of bereavement leave [1].")
+    checker.flush()
+    assert checker.text == "" and "parental leave, not bereavement leave" in checker.removed[0]
+    # a synonym is not another thing ("training budget" / "learning budget"), nor is the thing the source names
+    for question, said in (("How much is the yearly training budget per employee?",
+                            "The yearly training budget is EUR 1,500 per employee [1]."),
+                           ("How long is parental leave?", "Parental leave is 16 weeks at full pay [1]."),
+                           # "password" of "company password manager" names the manager; "minimum" is no thing
+                           ("What is the minimum password length?",
+                            "The minimum password length is 14 characters [2]."),
+                           ("By how many degrees must a joint's encoders disagree?",
+                            "The encoders must disagree by more than 0.5 degrees [2].")):
+        checker = SentenceChecker(question, sources, similarity)
+        checker.feed(said)
+        checker.flush()
+        assert checker.text == said and not checker.removed
+    without = SentenceChecker("How many days of bereavement leave do employees get?", sources)
+    without.feed("Employees get 16 weeks of bereavement leave [1].")
+    without.flush()
+    assert without.text, "without a similarity the rule is not applied"
+
+
+def test_day_names_hold_where_the_source_abbreviates_them():
+    sources = {1: "office-locations.md\n| Munich | Werkstraße 14, 80339 Munich | Mon–Fri 08:00–18:00 | 35 | No |"}
+    checker = SentenceChecker("What are the opening hours of the Munich office?", sources)
+    checker.feed("The Munich office is open Monday to Friday from 08:00 to 18:00 [1].")
+    checker.flush()
+    assert checker.text.startswith("The Munich office is open Monday to Friday") and not checker.removed
+    checker = SentenceChecker("When is the Munich office open?", sources)
+    checker.feed("It is open on Sundays from 08:00 [1].")
+    checker.flush()
+    assert checker.text == "" and checker.removed, "a day the source does not name is still a claim it lacks"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-from app.answering.citations import (clean_markers, ground_sentence, grounding_texts, is_refusal, normalize_markers,
-                                     split_sentences)
+from collections.abc import Callable
+
+from app.answering.citations import (cited_numbers, clean_markers, ground_sentence, grounding_texts, is_refusal,
+                                     normalize_markers, split_sentences)
+from app.answering.subject import swapped_subject
 
 # Markdown images, inline or by reference, could exfiltrate the chat through a URL.
 _IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
@@ -16,8 +19,10 @@ class SentenceChecker:
     so nothing unsupported is shown even while streaming. A "not found" is held back until the end, where it
     may give way to the quoted best sentence."""
 
-    def __init__(self, question: str, source_texts: dict[int, str]):
+    def __init__(self, question: str, source_texts: dict[int, str],
+                 similarity: Callable[[str, str], float] | None = None):
         self.question = question
+        self.similarity = similarity  # of two short phrases, for the swapped-subject rule (None: not applied)
         self.source_texts = source_texts
         self._lowered = grounding_texts(source_texts)
         self._buffer = ""
@@ -71,10 +76,22 @@ class SentenceChecker:
         text = _IMAGE.sub("", text)
         return clean_markers(normalize_markers(text), max(self.source_texts, default=0))
 
+    def _swapped(self, sentence: str) -> str | None:
+        """What the sentence's cited sources give its figure for instead, when every one of them does."""
+        cited = [n for n in cited_numbers(sentence) if n in self._lowered]
+        if self.similarity is None or not cited:
+            return None
+        found = [swapped_subject(sentence, self.question, self._lowered[n], self.similarity) for n in cited]
+        return found[0] if all(found) else None
+
     def _emit(self, sentences: list[str]) -> str:
         out = []
         for sentence in sentences:
             shown, why, _ = ground_sentence(sentence, self._lowered, self.question)
+            if shown is not None and not is_refusal(shown):
+                swapped = self._swapped(shown)
+                if swapped:
+                    shown, why = None, f"{sentence} (its source gives that figure for {swapped})"
             if shown is None:
                 self.removed.append(why)
                 continue

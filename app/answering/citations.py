@@ -122,7 +122,13 @@ def _in(claim: str, text: str) -> bool:
 
 
 def _holds(claim: str, text: str) -> bool:
+    if claim.lower() in _CALENDAR_NAMES and _in(claim.lower()[:3], text):  # "Monday" of "Mon–Fri 08:00–18:00"
+        return True
     return _in(claim, text) or (claim.replace(",", "") != claim and _in(claim.replace(",", ""), text))
+
+
+_CALENDAR_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april "
+                            "june july august september october november december".split())
 
 
 def ground_sentence(sentence: str, source_texts: dict[int, str], question: str = "") -> tuple[str | None, str, bool]:

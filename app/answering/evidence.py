@@ -167,13 +167,19 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     """
     sentences = [Sentence(n, a, b, text[a:b]) for n, text in sources.items() for a, b in split_sentences(text)]
     first_row = 0  # a table row's header is the first row of its run of rows
+    # Header and separator rows are never chosen for themselves: "| Office | … | Robotics lab |" matched "Which
+    # offices have a robotics lab?" best and was quoted as the answer; they come along with the rows kept.
+    not_rows: set[int] = set()
     for i, s in enumerate(sentences):
         s.index = i
         in_run = i > 0 and sentences[i - 1].source == s.source and sentences[i - 1].text.startswith("|")
         if not in_run:
             first_row = i
-        if s.text.startswith("|") and in_run and not _is_rule(s.text):
+        if s.text.startswith("|") and in_run and _is_rule(s.text):
+            not_rows.add(i)
+        elif s.text.startswith("|") and in_run:
             s.header = sentences[first_row].text
+            not_rows.add(first_row)
     if not sentences:
         return Evidence({}, None)
     # Rows are scored as "column: value" pairs: "the Lyon office's address" matches "Office: Lyon; Address: …".
@@ -189,7 +195,8 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
         s.cosine = float(cosine)
         ranked_by = float(next(with_title)) if titles.get(s.source) else s.cosine
         s.score = ranked_by + lexical_weight * _lexical(terms, s.text)
-    ranked = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
+    ranked = sorted((i for i in range(len(sentences)) if i not in not_rows), key=lambda i: -sentences[i].score) \
+        or [0]
     best = next((sentences[i] for i in ranked if not _lead_in(sentences[i].text)), sentences[ranked[0]])
     keep: set[int] = set()
     for i in ranked:
@@ -211,4 +218,4 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     by_source: dict[int, list[Sentence]] = {}
     for i in sorted(keep):
         by_source.setdefault(sentences[i].source, []).append(sentences[i])
-    return Evidence(by_source, best, max(s.cosine for s in sentences))
+    return Evidence(by_source, best, max(sentences[i].cosine for i in ranked))

@@ -7,6 +7,10 @@ answer?", the same model separates the two kinds far better: measured on the sam
 102 questions it answered right. Yes/no questions are not checked: the model confuses the answer's "no" with
 "the passage does not say" (5 of 9 right yes/no answers fell under 0.5).
 
+Each line of the passage is led by its file name ("[employee-handbook.md] Annual leave: …"): on the dev split the
+check then stopped 7 of 7 not-in-the-documents questions past the gate (5 of 7 without) and passed 97.3% of the
+answerable ones (95.9%); on the test split both stayed as they were (66.7% stopped, 94.4% passed at 0.5).
+
 The local engine gives the probability of its first token; other backends answer in words, read as 1 or 0.
 """
 

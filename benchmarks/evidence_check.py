@@ -54,7 +54,7 @@ def main() -> int:
                     row["gate"] = decision.reason
                 else:
                     started = time.perf_counter()
-                    row["p_yes"] = answerer.check_evidence(question, sources, evidence, history)
+                    row["p_yes"] = answerer.judge(question, query, sources, evidence, history)
                     row["check_ms"] = round(1000 * (time.perf_counter() - started))
                 rows.append(row)
                 history.append((question, ""))

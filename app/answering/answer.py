@@ -238,10 +238,7 @@ class Answerer:
         if evidence is not None and self.evidence_check > 0 and not is_yes_no(question):
             yield AnswerEvent("status", "checking the sources…")
             checked = time.perf_counter()
-            # A swapped follow-up ("And in Vienna?" -> "What is the hotel budget in Vienna?") reads alone.
-            swapped = bool(history) and not query.startswith(question)
-            p_yes = (self.check_evidence(query, sources, evidence, []) if swapped
-                     else self.check_evidence(question, sources, evidence, history))
+            p_yes = self.judge(question, query, sources, evidence, history)
             answer.gate["evidence_yes"] = None if p_yes is None else round(p_yes, 3)
             answer.timings["check_ms"] = round(1000 * (time.perf_counter() - checked), 1)
             if p_yes is not None and p_yes < self.evidence_check:
@@ -293,6 +290,14 @@ class Answerer:
             yield AnswerEvent("token", answer.answer)
         answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
         yield AnswerEvent("done", answer.answer, answer)
+
+    def judge(self, question: str, query: str, sources: list[Source], evidence: Evidence,
+              history: list[tuple[str, str]]) -> float | None:
+        """The evidence check for a turn: a swapped follow-up ("And in Vienna?" -> "What is the hotel budget in
+        Vienna?") is judged as its query alone; another follow-up as asked, beside the earlier question."""
+        if history and not query.startswith(question):
+            return self.check_evidence(query, sources, evidence, [])
+        return self.check_evidence(question, sources, evidence, history)
 
     def check_evidence(self, question: str, sources: list[Source], evidence: Evidence,
                        history: list[tuple[str, str]]) -> float | None:

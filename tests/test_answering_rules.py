@@ -174,6 +174,11 @@ def test_a_figure_pinned_on_a_subject_its_source_never_mentions_is_removed():
     checker.feed("IT responds to a P1 incident within 30 minutes [2].")
     checker.flush()
     assert checker.text == "IT responds to a P1 incident within 30 minutes [2]." and not checker.removed
+    handbook = {1: "employee-handbook.md\n- Parental leave: 16 weeks, to be taken within 18 months of the birth."}
+    checker = SentenceChecker("By when do I have to take it?", handbook)
+    checker.feed("You have to take parental leave within 18 months of the birth [1].")
+    checker.flush()
+    assert not checker.removed, "'take' is a word of 'to be taken'"
     checker = SentenceChecker("How far ahead can I book a desk?", sources)
     checker.feed("You can book a desk at most 14 days ahead [1].")
     checker.flush()

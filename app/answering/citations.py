@@ -189,10 +189,12 @@ def _off_subject(sentence: str, question: str, source_text: str) -> list[str]:
     if not subject:
         return []
     held = set(tokenize(source_text))
-    # Stems differ between word forms ("respond", "respons"): five letters in common are the same word here.
+    # Stems differ between word forms ("respond", "respons"): five letters in common are the same word here,
+    # and so is a word that begins another ("take" of "to be taken").
     prefixes = {t[:5] for t in held if len(t) >= 5}
     for terms in subject.values():
-        if terms & held or any(len(t) >= 5 and t[:5] in prefixes for t in terms):
+        if terms & held or any(len(t) >= 5 and t[:5] in prefixes for t in terms) \
+                or any(len(t) >= 4 and h.startswith(t) for t in terms for h in held):
             return []
     return list(subject)
 

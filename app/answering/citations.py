@@ -86,6 +86,16 @@ def _numbers(text: str) -> list[str]:
     return [n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)]
 
 
+def strip_markers(text: str) -> str:
+    """The text with its [n] markers blanked out."""
+    return _MARKER.sub(" ", text)
+
+
+def figures(text: str) -> list[str]:
+    """The figures a text states, markers left out, without thousands separators ("EUR 1,500 [1]" -> ["1500"])."""
+    return _numbers(strip_markers(text))
+
+
 def codes(text: str) -> list[str]:
     """Product, error and policy codes: a capital letter and a digit in one token (SK-330, E-150, P5, TEP-7;
     not 5th, 10am, 6-hour, 12kg, nor periods and filing types: FY2022, Q2, 10-K)."""
@@ -139,7 +149,7 @@ def ground_sentence(sentence: str, source_texts: dict[int, str], question: str =
         return _MARKER.sub("", sentence).replace(" .", ".").strip(), "", False
     if question and not _adds_anything(sentence, question):
         return None, f"{sentence} (it only restates the question)", False
-    if question and asks_for_money(question) and _numbers(_MARKER.sub(" ", sentence)) \
+    if question and asks_for_money(question) and figures(sentence) \
             and not states_money(sentence):
         # "How much does the SK-220 cost?" answered "33.5 kg": a figure of the source, but not a price.
         return None, f"{sentence} (the question asks for an amount of money; the sentence gives none)", False

@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from app.answering.citations import figures, strip_markers
 from retrieval.tokenize import STOPWORDS
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'’/-]*|[^\sa-z0-9]")
 _WORD = re.compile(r"[a-z]{3,}(?:-[a-z]+)*")  # a whole token of letters: not "sk-220", "m/s" or "e-130"
-_NUMBER = re.compile(r"\d[\d,.]*")
-_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 # Words that say how or how much, not what: "must disagree", "minimum password" name no other thing.
 _NOT_A_THING = frozenset("must might would could shall should will can may minimum maximum max min least most total "
                          "typical average first last next new old same other whole".split())
@@ -52,18 +51,18 @@ def swapped_subject(sentence: str, question: str, source_text: str,
     each other in the question and in the sentence; the source's, the same last word after another word, ending
     its phrase ("Parental leave: 16 weeks", not "company password manager"). `source_text`: the cited source,
     lower-cased without thousands separators (see citations.grounding_texts)."""
-    plain = _MARKER.sub(" ", sentence).lower()
-    given = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(question)}  # "SK-220" of the question
-    figures = [f for n in _NUMBER.findall(plain) if (f := n.replace(",", "").rstrip(".")) not in given]
+    plain = strip_markers(sentence).lower()
+    given = set(figures(question))  # "SK-220" of the question
+    stated = [f for f in figures(plain) if f not in given]
     asked = _tokens(question.lower())
     asked_pairs = set(zip(asked, asked[1:]))
     words = _tokens(plain)
     pairs = [(a, b) for a, b in zip(words, words[1:]) if (a, b) in asked_pairs and _is_word(a) and _is_word(b)
              and a not in STOPWORDS and b not in STOPWORDS and a not in _NOT_A_THING]
-    if not figures or not pairs:
+    if not stated or not pairs:
         return None
-    conflicts = []
-    for figure in figures:
+    first = None
+    for figure in stated:
         holders = _sentences_with(figure, source_text)
         if not holders:
             return None  # the citation rule judges figures no source holds
@@ -71,8 +70,8 @@ def swapped_subject(sentence: str, question: str, source_text: str,
             conflict = _conflict(pairs, _tokens(held), set(asked), similarity, min_similarity)
             if conflict is None:
                 return None  # one source sentence gives the figure for the question's thing
-            conflicts.append(conflict)
-    return conflicts[0]
+            first = first or conflict
+    return first
 
 
 def _conflict(pairs: list[tuple[str, str]], held: list[str], asked: set[str],

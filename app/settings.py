@@ -56,6 +56,12 @@ class Settings(BaseSettings):
                                             "organisation's documents, as their profiles name it")
     chunks_per_page: int = Field(1, ge=0, description="at most this many results from one page of a many-page "
                                                       "document; 0 = no cap")
+    # A question naming no organisation is searched in the whole library: there the document has to be found
+    # first. Chosen on UDA, FinanceBench-dev and SciFact train (`askdocs eval`; see the README).
+    unrouted_bm25_weight: float = Field(0.6, ge=0, le=1, description="BM25's weight (vector: 1 - it) for a "
+                                        "question that is not routed")
+    unrouted_chunks_per_document: int = Field(2, ge=0, description="for a question that is not routed, at most "
+                                              "this many results of one document before the other documents'; 0 = no cap")
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(208, gt=0, description="tokens per (query, chunk) pair; 208 keeps 20 candidates "
                                                           "under 0.4 s on 2 cores with models/reranker")

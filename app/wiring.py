@@ -98,7 +98,9 @@ def fusion_config(settings: Settings) -> FusionConfig:
     return FusionConfig(method=settings.fusion_method, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
                         vector_weight=settings.vector_weight, bm25_candidates=settings.bm25_candidates,
                         vector_candidates=settings.vector_candidates, rerank_candidates=settings.rerank_candidates,
-                        chunks_per_page=settings.chunks_per_page)
+                        chunks_per_page=settings.chunks_per_page,
+                        unrouted_bm25_weight=settings.unrouted_bm25_weight,
+                        unrouted_chunks_per_document=settings.unrouted_chunks_per_document)
 
 
 def make_retriever(settings: Settings, embedder: Embedder, store: ChunkStore, bm25: BM25Retriever | None = None,

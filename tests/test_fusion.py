@@ -43,3 +43,29 @@ def test_page_cap_keeps_the_best_chunks_of_each_page_of_a_many_page_document():
     assert [r.chunk.page for r in cap_per_page(ranked, 1) if r.chunk.doc_id == "report.pdf"] == [37, 38]
     with pytest.raises(ValueError):
         FusionConfig(chunks_per_page=-1)
+
+
+def test_spread_over_documents_moves_a_documents_extra_chunks_behind_the_others():
+    from ingest.types import Chunk
+    from retrieval.hybrid import spread_over_documents
+    from retrieval.types import ScoredChunk
+
+    def result(doc, n):
+        return ScoredChunk(f"{doc}:{n}", Chunk(doc, doc, 1, 0, 1, n, "x", "h"), 1.0 / (n + 1))
+
+    ranked = [result("a", 0), result("a", 1), result("a", 2), result("b", 3), result("a", 4), result("c", 5)]
+    assert [r.id for r in spread_over_documents(ranked, 2)] == ["a:0", "a:1", "b:3", "c:5", "a:2", "a:4"]
+    assert [r.id for r in spread_over_documents(ranked, 1)] == ["a:0", "b:3", "c:5", "a:1", "a:2", "a:4"]
+    assert len(spread_over_documents(ranked[:3], 1)) == 3, "a single document keeps all its chunks"
+
+
+def test_unrouted_fusion_weights():
+    from retrieval.hybrid import FusionConfig
+
+    cfg = FusionConfig(bm25_weight=0.5, vector_weight=0.5, unrouted_bm25_weight=0.6)
+    assert (cfg.unrouted().bm25_weight, cfg.unrouted().vector_weight) == pytest.approx((0.6, 0.4))
+    assert FusionConfig().unrouted() == FusionConfig(), "no unrouted weight: the same fusion"
+    with pytest.raises(ValueError):
+        FusionConfig(unrouted_bm25_weight=1.5)
+    with pytest.raises(ValueError):
+        FusionConfig(unrouted_chunks_per_document=-1)

@@ -64,3 +64,24 @@ def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, s
     again = retriever.retrieve("What was Beta Foods' net revenue in fiscal 2022?", k=4)
     assert not any(r.breakdown.routed for r in again.results), "both documents are Beta's now: nothing to route"
 
+
+
+def test_a_question_that_is_not_routed_sees_several_documents(tmp_path, store, ingestor, embedder, chunker):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "alpha.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2022, "$812"))
+    (folder / "beta.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
+    assert all(r.status == "added" for r in ingestor.ingest([folder]))
+    bm25 = BM25Retriever(store)
+    bm25.sync()
+    question = "Alpha Widgets Corporation annual report: net revenue, operating income, risk factors"
+
+    def top(config, profiles=None, k=3):
+        retriever = HybridRetriever(VectorRetriever(store, embedder), bm25, config, profiles=profiles)
+        return [r.chunk.doc_id for r in retriever.retrieve(question, k=k).results]
+
+    assert top(FusionConfig())[:2] == ["alpha.pdf", "alpha.pdf"], "without the cap one document fills the top"
+    spread = top(FusionConfig(unrouted_chunks_per_document=1))
+    assert spread[:2] == ["alpha.pdf", "beta.pdf"] and len(spread) == 3, "one of each first, then the rest"
+    routed = top(FusionConfig(unrouted_chunks_per_document=1), StoredProfiles(store))
+    assert routed == ["alpha.pdf"] * 3, "a routed question (it names Alpha) is not spread"

@@ -223,13 +223,18 @@ def _interleave(rankings: list[list[ScoredChunk]]) -> list[ScoredChunk]:
 
 
 def spread_over_documents(results: list[ScoredChunk], per_document: int) -> list[ScoredChunk]:
-    """`results` with each document's chunks beyond its first `per_document` moved behind the others' (in order):
-    a question that names no document sees candidates from several (host crowding in web search)."""
+    """`results` with the chunks of a many-page document beyond its first `per_document` moved behind the others'
+    (in order): a question that names no document sees candidates from several reports (host crowding in web
+    search). A document whose results all lie on its first page (a text file is one long page, a short note) is
+    not capped: its chunks are one passage, and "How many of those can be carried over?" needed the handbook's
+    third chunk."""
+    paged = {r.chunk.doc_id for r in results if r.chunk.page > 1}
     taken: dict[str, int] = {}
     first, later = [], []
     for r in results:
         taken[r.chunk.doc_id] = taken.get(r.chunk.doc_id, 0) + 1
-        (first if taken[r.chunk.doc_id] <= per_document else later).append(r)
+        capped = r.chunk.doc_id in paged and taken[r.chunk.doc_id] > per_document
+        (later if capped else first).append(r)
     return first + later
 
 

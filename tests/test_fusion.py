@@ -50,13 +50,15 @@ def test_spread_over_documents_moves_a_documents_extra_chunks_behind_the_others(
     from retrieval.hybrid import spread_over_documents
     from retrieval.types import ScoredChunk
 
-    def result(doc, n):
-        return ScoredChunk(f"{doc}:{n}", Chunk(doc, doc, 1, 0, 1, n, "x", "h"), 1.0 / (n + 1))
+    def result(doc, n, page=None):
+        return ScoredChunk(f"{doc}:{n}", Chunk(doc, doc, n if page is None else page, 0, 1, n, "x", "h"), 1 / (n + 1))
 
     ranked = [result("a", 0), result("a", 1), result("a", 2), result("b", 3), result("a", 4), result("c", 5)]
     assert [r.id for r in spread_over_documents(ranked, 2)] == ["a:0", "a:1", "b:3", "c:5", "a:2", "a:4"]
     assert [r.id for r in spread_over_documents(ranked, 1)] == ["a:0", "b:3", "c:5", "a:1", "a:2", "a:4"]
     assert len(spread_over_documents(ranked[:3], 1)) == 3, "a single document keeps all its chunks"
+    one_page = [result("notes.md", 0, 1), result("notes.md", 1, 1), result("notes.md", 2, 1), result("b", 3)]
+    assert spread_over_documents(one_page, 1) == one_page, "a one-page document's chunks are one passage"
 
 
 def test_unrouted_fusion_weights():

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     unrouted_bm25_weight: float = Field(0.5, ge=0, le=1, description="BM25's weight (vector: 1 - it) for a "
                                         "question that is not routed")
     unrouted_chunks_per_document: int = Field(2, ge=0, description="for a question that is not routed, at most "
-                                              "this many results of one document before the other documents'; 0 = no cap")
+                                              "this many results of one many-page document before the others'; 0 = no cap")
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(208, gt=0, description="tokens per (query, chunk) pair; 208 keeps 20 candidates "
                                                           "under 0.4 s on 2 cores with models/reranker")

@@ -34,10 +34,9 @@ class FusionConfig:
     # At most this many chunks of one page of a many-page document in the results (0 = no cap): on long reports
     # the chunks of one page otherwise fill the top-k, and the right page is the next one.
     chunks_per_page: int = 0
-    # A question that names no organisation is searched in the whole library (not routed): finding *which*
-    # document first, where exact terms count for more (UDA document hit@5 0.93 -> 0.96; SciFact train nDCG@10
-    # 0.731 -> 0.733), and the results spread over documents: at most this many chunks of one document before
-    # the others' (0 = no cap; the rest follow in order). None: the weights above.
+    # A question that names no organisation is searched in the whole library (not routed): the document has to
+    # be found first. Its BM25 weight (vector: 1 - it; None: the weights above), and at most this many chunks of
+    # one many-page document before the other documents' (0 = no cap; the rest follow in order).
     unrouted_bm25_weight: float | None = None
     unrouted_chunks_per_document: int = 0
 

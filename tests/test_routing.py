@@ -41,12 +41,18 @@ def _report(company: str, year: int, revenue: str) -> bytes:
     return make_pdf([cover, body, "Risk factors. Competition, supply costs and interest rates may affect results."])
 
 
-def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, store, ingestor, embedder, chunker):
+def _ingest_reports(tmp_path, ingestor, companies: dict[str, str]) -> None:
+    """One 2022 annual report per file name, Alpha's revenue $812 million, Beta's $433 million."""
     folder = tmp_path / "reports"
     folder.mkdir()
-    (folder / "0279901b.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2022, "$812"))
-    (folder / "report-final-v3.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
+    for name, company in companies.items():
+        (folder / name).write_bytes(_report(company, 2022, "$812" if company.startswith("ALPHA") else "$433"))
     assert all(r.status == "added" for r in ingestor.ingest([folder]))
+
+
+def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, store, ingestor, embedder, chunker):
+    _ingest_reports(tmp_path, ingestor, {"0279901b.pdf": "ALPHA WIDGETS CORPORATION",
+                                         "report-final-v3.pdf": "BETA FOODS, INC."})
     assert store.document("report-final-v3.pdf").profile["organisation"] == "BETA FOODS, INC."
     bm25 = BM25Retriever(store)
     bm25.sync()
@@ -65,13 +71,8 @@ def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, s
     assert not any(r.breakdown.routed for r in again.results), "both documents are Beta's now: nothing to route"
 
 
-
 def test_a_question_that_is_not_routed_sees_several_documents(tmp_path, store, ingestor, embedder, chunker):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "alpha.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2022, "$812"))
-    (folder / "beta.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
-    assert all(r.status == "added" for r in ingestor.ingest([folder]))
+    _ingest_reports(tmp_path, ingestor, {"alpha.pdf": "ALPHA WIDGETS CORPORATION", "beta.pdf": "BETA FOODS, INC."})
     bm25 = BM25Retriever(store)
     bm25.sync()
     question = "Alpha Widgets Corporation annual report: net revenue, operating income, risk factors"

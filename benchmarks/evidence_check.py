@@ -4,7 +4,7 @@ and what each threshold would stop. Runs the real path (follow-up rule, retrieva
 configured model; answers are not generated.
 
 usage: python benchmarks/evidence_check.py tests/qa/sample-qa.jsonl --docs data [--split dev]
-Follow-up turns are checked with their conversation's previous question. Yes/no questions are listed apart:
+Follow-up turns are checked beside their conversation's last two questions and reported apart. Yes/no questions are listed apart:
 the product does not check them.
 """
 
@@ -47,21 +47,24 @@ def main() -> int:
                 found = answerer.retriever.retrieve(query, answerer.top_k, answerer.mode, None)
                 sources, _, _ = answerer.fit_sources(question, found)
                 row = {"id": turn["id"], "absent": turn["kind"] == "absent", "yes_no": is_yes_no(question),
-                       "follow_up": bool(history), "question": question, "p_yes": None, "gate": ""}
+                       "follow_up": query != question, "question": question, "p_yes": None, "gate": ""}
                 evidence = answerer.select(query, sources, found)  # the gate reads its best sentence, as in answers
                 decision = answerer.gate(question, found, evidence)
                 if not decision.passed:
                     row["gate"] = decision.reason
                 else:
                     started = time.perf_counter()
-                    row["p_yes"] = answerer.judge(question, query, sources, evidence, history)
+                    row["p_yes"] = answerer.judge(question, sources, evidence, history)
                     row["check_ms"] = round(1000 * (time.perf_counter() - started))
                 rows.append(row)
                 history.append((question, ""))
     finally:
         service.close()
     checked = [r for r in rows if r["p_yes"] is not None]
-    for label, subset in (("checked (not yes/no)", [r for r in checked if not r["yes_no"]]),
+    for label, subset in (("checked (not yes/no), not follow-ups", [r for r in checked if not r["yes_no"]
+                                                                    and not r["follow_up"]]),
+                          ("follow-ups (searched with the conversation's terms)",
+                           [r for r in checked if not r["yes_no"] and r["follow_up"]]),
                           ("yes/no (not checked by the product)", [r for r in checked if r["yes_no"]])):
         answerable = [r for r in subset if not r["absent"]]
         absent = [r for r in subset if r["absent"]]

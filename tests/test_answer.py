@@ -239,11 +239,18 @@ def test_evidence_the_model_judges_off_topic_ends_as_not_found_before_answering(
     assert not answer.abstained and "27" in answer.answer and answer.gate["evidence_yes"] == 0.8
 
 
-def test_yes_no_questions_and_a_check_switched_off_are_not_judged(retriever, embedder):
-    llm = JudgingModel(responses=["No, only within one hour [1]."], p_yes=0.0, judged=[])
+def test_yes_no_questions_are_judged_at_a_lower_threshold_and_a_check_switched_off_judges_nothing(retriever, embedder):
+    llm = JudgingModel(responses=["No, only within one hour [1]."], p_yes=0.35, judged=[])
     answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask(
         "Can I report a lost laptop next week?")
-    assert not answer.abstained and not llm.judged and "evidence_yes" not in answer.gate
+    assert not answer.abstained and llm.judged and answer.gate["evidence_yes"] == 0.35
+    doubtful = JudgingModel(responses=["No, you cannot [1]."], p_yes=0.2, judged=[])
+    answer = Answerer(retriever, doubtful, embedder=embedder, evidence_check=0.5).ask(
+        "Can I bring my dog to the office?")
+    assert answer.abstained and "0.3" in answer.gate["reason"] and "you cannot" not in answer.answer
+    plain = JudgingModel(responses=["Within one hour [1]."], p_yes=0.35, judged=[])
+    assert Answerer(retriever, plain, embedder=embedder, evidence_check=0.5).ask(
+        "How fast is a lost laptop reported?").abstained, "other questions keep the whole threshold"
     off = JudgingModel(responses=["Within one hour [1]."], p_yes=0.0, judged=[])
     assert not Answerer(retriever, off, embedder=embedder).ask("How fast is a lost laptop reported?").abstained
     assert not off.judged
@@ -277,3 +284,40 @@ def test_a_figure_that_is_not_money_does_not_answer_a_price_question(retriever):
     other = Answerer(retriever, FakeListChatModel(responses=["Annual leave is 27 working days [1]."])).ask(
         "How much annual leave do employees get?")
     assert "27 working days" in other.answer, "not a money question"
+
+
+class SequencedJudge(FakeListChatModel):
+    """Gives the evidence check one P(yes) per call, in order."""
+
+    p_values: list = []
+    judged: list = []
+
+    def first_token_probabilities(self, messages):
+        self.judged.append(messages[-1].content)
+        p = self.p_values.pop(0)
+        return {"yes": p, "no": 1 - p}
+
+
+def test_a_turn_that_fails_as_asked_is_searched_again_with_the_conversations_subject(retriever, embedder):
+    history = [("What is the per diem for meals?", "EUR 45 per full travel day [1].")]
+    llm = SequencedJudge(responses=["EUR 25 per partial day [1]."], p_values=[0.2, 0.8], judged=[])
+    events = list(Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).stream(
+        "What do I get for a partial day?", history=history))
+    answer = events[-1].answer
+    assert not answer.abstained and answer.answer == "EUR 25 per partial day [1]."
+    assert answer.rewritten_query.startswith("What do I get for a partial day? (") and "per diem" in \
+        answer.rewritten_query, "the second search carries the earlier question's terms"
+    assert any("searched again with the conversation's subject" in n for n in answer.notes)
+    assert [e.kind for e in events].count("sources") == 2, "the sources shown are replaced by the second search's"
+    assert answer.gate["evidence_yes"] == 0.8 and len(llm.judged) == 2
+    assert all('the user asked "What is the per diem for meals?"' in p for p in llm.judged), \
+        "both searches are judged as asked, beside the conversation"
+    # Both searches fail: not found, and the turn keeps the question as asked.
+    llm = SequencedJudge(responses=["unused"], p_values=[0.2, 0.3], judged=[])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask(
+        "What do I get for a partial day?", history=history)
+    assert answer.abstained and answer.rewritten_query == "What do I get for a partial day?"
+    # Without a conversation there is nothing to search again with.
+    llm = SequencedJudge(responses=["unused"], p_values=[0.2], judged=[])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask("What do I get for a partial day?")
+    assert answer.abstained and len(llm.judged) == 1

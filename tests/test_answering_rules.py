@@ -67,6 +67,22 @@ def test_a_follow_up_that_swaps_one_thing_becomes_the_previous_question_with_it_
         ("What does error code E-104 mean?", "The encoders disagree [1]."), ("How do I fix it?", "Recalibrate [1].")])
 
 
+def test_the_subject_outlives_a_standalone_question_and_can_be_forced():
+    history = [("How do I submit an expense claim?", "Through the portal within 30 days [1]."),
+               ("Which items need a receipt?", "Items over EUR 25 [1].")]
+    query = follow_up_query("And when is the money paid back?", history)
+    assert "expense" in query and "claim" in query and "receipt" in query, "earlier questions' terms, newest first"
+    assert query.index("receipt") < query.index("expense")
+    standalone = "Do I get something to work on in the meantime?"
+    assert follow_up_query(standalone, history) == standalone
+    forced = follow_up_query(standalone, history, force=True)
+    assert forced.startswith(standalone + " (") and "expense" in forced
+    assert follow_up_query(standalone, [], force=True) == standalone, "no conversation: nothing to carry"
+    assert conversation_context(history) == ('the user asked "How do I submit an expense claim?", '
+                                             'then "Which items need a receipt?"')
+    assert conversation_context(history, turns=1) == 'the user asked "Which items need a receipt?"'
+
+
 def test_claims_are_figures_codes_and_names_the_question_did_not_give():
     assert claims("The capital of Australia is Canberra [2].", "What is the capital of Australia?") == ["canberra"]
     assert "sk-330" in claims("The SK-330 carries 12 kg [1].", "What is the payload of the SK-330?")

@@ -106,11 +106,12 @@ def is_follow_up(question: str) -> bool:
     return bool(_OPENER.search(question) or _POINTER.search(question) or len(content_words(question)) <= 1)
 
 
-def follow_up_query(question: str, history: list[tuple[str, str]]) -> str:
+def follow_up_query(question: str, history: list[tuple[str, str]], force: bool = False) -> str:
     """The search query for `question` after `history` ((question, answer) pairs): the question as asked when it
-    stands alone; the previous question with one thing swapped when that is all it asks (see swap_follow_up);
-    else the question with the previous question's key terms and the earlier codes added."""
-    if not history or not is_follow_up(question):
+    stands alone (unless `force`: it was searched as asked and found nothing); the previous question with one thing
+    swapped when that is all it asks (see swap_follow_up); else the question with the key terms of the earlier
+    questions (newest first) and the previous answer's codes added."""
+    if not history or not (force or is_follow_up(question)):
         return question
     previous_question, previous_answer = history[-1]
     previous_query = follow_up_query(previous_question, history[:-1])
@@ -119,15 +120,19 @@ def follow_up_query(question: str, history: list[tuple[str, str]]) -> str:
         return swapped
     have = {w.lower() for w in content_words(question)}
     # From the previous turn as it was searched, so that the subject outlives one follow-up ("Is it paid?" after
-    # "By when do I have to take it?" about parental leave keeps "parental leave").
-    carried = [w for w in content_words(previous_query) + codes(previous_answer) if w.lower() not in have]
+    # "By when do I have to take it?" about parental leave keeps "parental leave"), then from the turns before:
+    # a second question that stood alone ("Which items need a receipt?" after one about expense claims) left the
+    # third ("And when is the money paid back?") without the conversation's subject.
+    earlier = [content_words(previous_query), codes(previous_answer)]
+    earlier += [content_words(q) for q, _ in reversed(history[:-1])]
+    carried = [w for words in earlier for w in words if w.lower() not in have]
     carried = list(dict.fromkeys(carried))[:MAX_CARRIED]
     return f"{question} ({' '.join(carried)})" if carried else question
 
 
-def conversation_context(history: list[tuple[str, str]]) -> str:
-    """The previous question, for the model to resolve what a follow-up points back to."""
+def conversation_context(history: list[tuple[str, str]], turns: int = 2) -> str:
+    """The last `turns` earlier questions, for the model to resolve what a follow-up points back to."""
     if not history:
         return ""
-    question, _ = history[-1]
-    return f'the user asked "{question.strip()}"'
+    asked = [f'"{q.strip()}"' for q, _ in history[-turns:]]
+    return "the user asked " + ", then ".join(asked)

@@ -321,3 +321,18 @@ def test_a_turn_that_fails_as_asked_is_searched_again_with_the_conversations_sub
     llm = SequencedJudge(responses=["unused"], p_values=[0.2], judged=[])
     answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask("What do I get for a partial day?")
     assert answer.abstained and len(llm.judged) == 1
+
+
+def test_a_yes_no_question_about_a_figure_is_answered_from_its_sentence_without_the_model(retriever, embedder):
+    llm = ExplodingModel(responses=["Yes, full-time employees get 30 days [1]."])
+    answer = Answerer(retriever, llm, embedder=embedder).ask("Do full-time employees get 30 days of annual leave?")
+    assert answer.answer == ("No: the documents say “Annual leave is 27 working days per calendar year for "
+                             "full-time employees.” [1]")
+    assert answer.sources[0].cited and not answer.removed and not answer.abstained
+    assert any("comparing the question's figure" in n for n in answer.notes)
+    assert not any("language model failed" in n for n in answer.notes), "the model was not asked"
+    same = Answerer(retriever, llm, embedder=embedder).ask("Do full-time employees get 27 days of annual leave?")
+    assert same.answer.startswith("Yes: the documents say “Annual leave is 27 working days")
+    unrelated = Answerer(retriever, ExplodingModel(responses=[""]), embedder=embedder).ask(
+        "Do I need a doctor's note on the second day of sick leave?")
+    assert not unrelated.answer.startswith(("Yes", "No")), "a sentence about another thing decides nothing"

@@ -245,3 +245,33 @@ def test_day_names_hold_where_the_source_abbreviates_them():
     checker.feed("It is open on Sundays from 08:00 [1].")
     checker.flush()
     assert checker.text == "" and checker.removed, "a day the source does not name is still a claim it lacks"
+
+
+def test_a_yes_no_question_about_a_figure_is_decided_by_the_bound_its_sentence_states():
+    from app.answering.figures import figure_verdict, quantities
+
+    remote = "Employees may work remotely up to three days per week."
+    assert figure_verdict("Can I work from home four days a week?", remote) == (False, remote)
+    assert figure_verdict("Can I work from home two days a week?", remote)[0] is True
+    note = "- Sick leave: tell your manager before 10:00 on the first day. A doctor's note is needed from the fourth day."
+    assert figure_verdict("Do I need a doctor's note on the second day of sick leave?", note) == (
+        False, "A doctor's note is needed from the fourth day."), "the sentence of the item that shares most words"
+    assert figure_verdict("Is a 40-hour week the full-time standard here?", "A full-time week is 38 hours.")[0] is False
+    assert figure_verdict("Can I fly business class on a 10-hour flight?",
+                          "business class is allowed only for flights longer than 8 hours.")[0] is True
+    assert figure_verdict("Do I need a receipt for an EUR 8 taxi ride?",
+                          "Claims need receipts for every item above EUR 10.")[0] is False
+    assert figure_verdict("Can I postpone an operating system update for two weeks?",
+                          "Operating system updates are installed within 7 days of release.")[0] is False
+    assert figure_verdict("Can I carry over 4 unused leave days?", "- Up to 5 unused days may be carried over.")[0]
+    assert quantities("Can I carry over 4 unused leave days?")[0].bound == "eq", "'carry over' is no bound"
+    # Not decided: the model answers.
+    assert figure_verdict("Can I work a four-day week on full pay?",
+                          "Annual leave: 27 working days per calendar year for full-time employees.") is None
+    assert figure_verdict("Is the per diem EUR 45 on the day I fly back?",
+                          "A per diem of EUR 45 per full travel day and EUR 25 per partial day.") is None
+    assert figure_verdict("Can I leave my laptop unattended for 5 minutes?",
+                          "Laptops must not be left unattended for more than 10 minutes.") is None, "a negation"
+    assert figure_verdict("Is the payload at least 10 kg?", "Payload: 12 kg.") is None, "the question's own bound"
+    assert figure_verdict("Is the Lyon office open at 08:30?", "Lyon: Mon–Fri 08:00–18:00") is None
+    assert figure_verdict("Can the arm carry 10 kg?", "The gripper weighs 12 kg.") is None, "no word in common"

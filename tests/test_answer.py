@@ -331,8 +331,11 @@ def test_a_yes_no_question_about_a_figure_is_answered_from_its_sentence_without_
     assert answer.sources[0].cited and not answer.removed and not answer.abstained
     assert any("comparing the question's figure" in n for n in answer.notes)
     assert not any("language model failed" in n for n in answer.notes), "the model was not asked"
-    same = Answerer(retriever, llm, embedder=embedder).ask("Do full-time employees get 27 days of annual leave?")
+    doubting = JudgingModel(responses=["No [1]."], p_yes=0.0, judged=[])
+    same = Answerer(retriever, doubting, embedder=embedder, evidence_check=0.5).ask(
+        "Do full-time employees get 27 days of annual leave?")
     assert same.answer.startswith("Yes: the documents say “Annual leave is 27 working days")
+    assert not doubting.judged, "a sentence that decides the figure needs no evidence check"
     unrelated = Answerer(retriever, ExplodingModel(responses=[""]), embedder=embedder).ask(
         "Do I need a doctor's note on the second day of sick leave?")
     assert not unrelated.answer.startswith(("Yes", "No")), "a sentence about another thing decides nothing"

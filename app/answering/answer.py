@@ -249,10 +249,12 @@ class Answerer:
             answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
             yield AnswerEvent("done", answer.answer, answer)
             return
+        # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
+        decided = self._figure_answer(question, query, evidence, answer)
         threshold = self.evidence_check
         if is_yes_no(question):
             threshold *= YES_NO_CHECK_SHARE
-        if evidence is not None and threshold > 0:
+        if evidence is not None and threshold > 0 and decided is None:
             yield AnswerEvent("status", "checking the sources…")
             checked = time.perf_counter()
             p_yes = self.judge(question, sources, evidence, history)
@@ -279,7 +281,6 @@ class Answerer:
                 answer.timings["total_ms"] = round(1000 * (time.perf_counter() - started), 1)
                 yield AnswerEvent("done", answer.answer, answer)
                 return
-        decided = self._figure_answer(question, query, evidence, answer)
         if decided is None:
             yield AnswerEvent("status", f"reading {len(sources)} sources…")
 

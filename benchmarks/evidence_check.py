@@ -4,8 +4,8 @@ and what each threshold would stop. Runs the real path (follow-up rule, retrieva
 configured model; answers are not generated.
 
 usage: python benchmarks/evidence_check.py tests/qa/sample-qa.jsonl --docs data [--split dev]
-Follow-up turns are checked beside their conversation's last two questions and reported apart. Yes/no questions are listed apart:
-the product does not check them.
+Follow-up turns are checked beside their conversation's last two questions and reported apart. Yes/no questions
+are listed apart: the product checks them at a lower threshold (YES_NO_CHECK_SHARE in app/answering/answer.py).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> int:
                     row["gate"] = decision.reason
                 else:
                     started = time.perf_counter()
-                    row["p_yes"] = answerer.judge(question, sources, evidence, history)
+                    row["p_yes"] = answerer.check_evidence(question, sources, evidence, history)
                     row["check_ms"] = round(1000 * (time.perf_counter() - started))
                 rows.append(row)
                 history.append((question, ""))
@@ -65,7 +65,8 @@ def main() -> int:
                                                                     and not r["follow_up"]]),
                           ("follow-ups (searched with the conversation's terms)",
                            [r for r in checked if not r["yes_no"] and r["follow_up"]]),
-                          ("yes/no (not checked by the product)", [r for r in checked if r["yes_no"]])):
+                          ("yes/no (checked at YES_NO_CHECK_SHARE x the threshold)",
+                           [r for r in checked if r["yes_no"]])):
         answerable = [r for r in subset if not r["absent"]]
         absent = [r for r in subset if r["absent"]]
         print(f"\n{label}: {len(answerable)} answerable, {len(absent)} absent past the gate ({args.split})")

@@ -253,7 +253,8 @@ def test_a_yes_no_question_about_a_figure_is_decided_by_the_bound_its_sentence_s
     remote = "Employees may work remotely up to three days per week."
     assert figure_verdict("Can I work from home four days a week?", remote) == (False, remote)
     assert figure_verdict("Can I work from home two days a week?", remote)[0] is True
-    note = "- Sick leave: tell your manager before 10:00 on the first day. A doctor's note is needed from the fourth day."
+    note = ("- Sick leave: tell your manager before 10:00 on the first day. "
+            "A doctor's note is needed from the fourth day.")
     assert figure_verdict("Do I need a doctor's note on the second day of sick leave?", note) == (
         False, "A doctor's note is needed from the fourth day."), "the sentence of the item that shares most words"
     assert figure_verdict("Is a 40-hour week the full-time standard here?", "A full-time week is 38 hours.")[0] is False

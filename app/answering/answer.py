@@ -257,10 +257,10 @@ class Answerer:
         if evidence is not None and threshold > 0 and decided is None:
             yield AnswerEvent("status", "checking the sources…")
             checked = time.perf_counter()
-            p_yes = self.judge(question, sources, evidence, history)
+            p_yes = self.check_evidence(question, sources, evidence, history)
             if p_yes is not None and p_yes < threshold and retry != question and query == question:
                 again = self._search(question, retry, answer, top_k, mode, doc_ids)
-                p_again = (self.judge(question, again.sources, again.evidence, history)
+                p_again = (self.check_evidence(question, again.sources, again.evidence, history)
                            if again.decision.passed and again.evidence is not None else None)
                 if p_again is not None and p_again >= threshold:
                     query, searched, p_yes = retry, again, p_again
@@ -352,16 +352,12 @@ class Answerer:
                                "start": chunk.start + evidence.best.start, "end": chunk.start + evidence.best.end,
                                "score": round(evidence.best.score, 3)}
 
-    def judge(self, question: str, sources: list[Source], evidence: Evidence,
-              history: list[tuple[str, str]]) -> float | None:
-        """The evidence check for a turn: the question as asked, beside the last two questions of the
-        conversation. A swapped follow-up ("And in Vienna?") too: judged as its query alone ("What is the hotel
-        budget in Vienna?"), "160 in most cities" got P(yes) 0.44; beside the earlier questions 0.59."""
-        return self.check_evidence(question, sources, evidence, history)
-
     def check_evidence(self, question: str, sources: list[Source], evidence: Evidence,
                        history: list[tuple[str, str]]) -> float | None:
-        """P(yes) that the evidence answers the question; None when the check fails or gives no verdict."""
+        """P(yes) that the evidence answers the question, asked beside the last two questions of the conversation;
+        None when the check fails or gives no verdict. A swapped follow-up ("And in Vienna?") too: judged as its
+        query alone ("What is the hotel budget in Vienna?"), "160 in most cities" got P(yes) 0.44; beside the
+        earlier questions 0.59."""
         # Each line led by its file name: with it the model stopped 7 of 7 dev not-in-the-documents questions
         # past the gate at P(yes) < 0.5, against 5 of 7 without (benchmarks/evidence_check.py).
         passage = "\n".join(f"[{s.file}] {evidence.text(s.number)}" for s in sources if s.number in evidence.by_source)
@@ -384,7 +380,8 @@ class Answerer:
             return None
         verdict, sentence = decided
         answer.notes.append("decided by comparing the question's figure with the one the best source states")
-        return f"{'Yes' if verdict else 'No'}: the documents say “{' '.join(sentence.split())}” [{evidence.best.source}]"
+        quoted = " ".join(sentence.split())
+        return f"{'Yes' if verdict else 'No'}: the documents say “{quoted}” [{evidence.best.source}]"
 
     def _quote(self, question: str, evidence: Evidence | None) -> str | None:
         """The best sentence, quoted and cited, when it scores high enough to stand in for a "not found" (and,

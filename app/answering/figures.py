@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from retrieval.tokenize import tokenize
 
@@ -35,10 +36,10 @@ _NUMBER = (r"(?<![\w:.,])(?:\d+(?:[.,]\d+)*|\d+(?:st|nd|rd|th)|" + "|".join(list
 _QUANTITY = re.compile(
     rf"(?P<money>{_CURRENCY}\s?)?(?P<number>{_NUMBER})(?:(?P<unit_gap>\s*-\s*|\s*)(?P<rest>(?:[A-Za-z%]+\s+){{0,2}}"
     rf"[A-Za-z%]+))?", re.I)
+_PERIODS = ("day", "week", "month", "year", "night", "trip")
 _PER = re.compile(r"^\S+(?:\s+\S+){0,2}?\s+(?:per|a|an|each|every)\s+(?:calendar\s+|working\s+|full\s+)?"
-                  r"(day|week|month|year|night|trip)s?\b", re.I)
-_PERIODS = frozenset("day week month year night trip".split())
-# A bound right before the figure; (kind, strict)
+                  rf"({'|'.join(_PERIODS)})s?\b", re.I)
+# A bound stated right before the figure: (pattern, kind)
 _BOUNDS = [(re.compile(p + r"\s+(?:the\s+|an?\s+)?$", re.I), kind) for p, kind in [
     (r"\b(?:up to|at most|no more than|not more than|maximum(?: of)?|max\.?|within|limit(?:ed)?(?: to| of| is)?|"
      r"budget(?: of| is)?|allowance(?: of| is)?|capped at)", "max"),
@@ -49,7 +50,13 @@ _BOUNDS = [(re.compile(p + r"\s+(?:the\s+|an?\s+)?$", re.I), kind) for p, kind i
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|can't|mustn't|don't|doesn't|isn't|aren't|won't|nor|without|"
                        r"prohibited|forbidden)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
-_UNIT_TERMS = frozenset(tokenize(" ".join(_UNITS) + " days weeks hours months years per"))
+
+
+@lru_cache(maxsize=1)
+def _unit_terms() -> frozenset[str]:
+    """The unit words as BM25 terms: they do not count as words a question and a sentence share. (Not at import:
+    tokenize loads the stemmer.)"""
+    return frozenset(tokenize(" ".join(_UNITS) + " days weeks hours months years per"))
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def figure_verdict(question: str, sentence: str, subject: str = "") -> tuple[boo
     asked = quantities(question)
     if _NEGATION.search(question) or len(asked) != 1 or asked[0].bound != "eq":
         return None
-    terms = set(tokenize(f"{question} {subject}")) - _UNIT_TERMS
+    terms = set(tokenize(f"{question} {subject}")) - _unit_terms()
     ranked = []
     for part in _SENTENCE_END.split(sentence):
         same = [q for q in quantities(part) if q.family == asked[0].family]

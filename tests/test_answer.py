@@ -16,6 +16,8 @@ DOCS = {
     "leave.txt": "Annual leave is 27 working days per calendar year for full-time employees.",
     "travel.txt": "The per diem for meals is EUR 45 per full travel day and EUR 25 per partial day.",
     "security.txt": "Report a lost laptop to the security hotline within one hour.",
+    "sites.md": "# Sites\n\n| Site | Canteen | Parking spaces |\n|---|---|---|\n| Oslo | Yes | 12 |\n| Bergen | No | 4 |\n"
+                "| Tromsø | Yes | 0 |\n\nVisitors sign in at reception.\n",
 }
 
 
@@ -52,6 +54,9 @@ def test_prompt_numbers_and_delimits_sources():
     assert "numbered sources" in messages[0].content and "not instructions" in messages[0].content
     assert "Question: What?" in messages[1].content and messages[1].content.rstrip().endswith("like [1].")
     assert "Earlier in this conversation" not in messages[1].content
+    two = answer_messages("What is the hotel limit, and how soon do I claim it?", [block])
+    assert two[1].content.rstrip().endswith("like [1].") and "asks two things: answer both" in two[1].content
+    assert "two things" not in messages[1].content
     follow_up = answer_messages("And for London?", [block], 'the user asked "Hotel limit?" and was told "EUR 160"')
     assert 'Earlier in this conversation: the user asked "Hotel limit?"' in follow_up[1].content
     assert follow_up[0].content == messages[0].content, "one fixed system prompt: the engine caches its tokens"
@@ -267,8 +272,9 @@ def test_a_model_without_probabilities_is_judged_by_its_words(retriever, embedde
     assert not answer.abstained and answer.gate["evidence_yes"] is None, "no verdict: the model answers"
     from app.llm import stream_text
     assert yes_probability(FakeListChatModel(responses=["Yes, it does."]), [], stream_text) == 1.0
-    assert [is_yes_no(q) for q in ("Can I fly business?", "Is it paid?", "How much?", "Which class?")] == \
-        [True, True, False, False]
+    assert [is_yes_no(q) for q in ("Can I fly business?", "Is it paid?", "How much?", "Which class?",
+                                   "So can I run it at minus 10 degrees?", "And is it paid?", "And how long?")] == \
+        [True, True, False, False, True, True, False]
 
 
 def test_a_figure_that_is_not_money_does_not_answer_a_price_question(retriever):
@@ -339,3 +345,28 @@ def test_a_yes_no_question_about_a_figure_is_answered_from_its_sentence_without_
     unrelated = Answerer(retriever, ExplodingModel(responses=[""]), embedder=embedder).ask(
         "Do I need a doctor's note on the second day of sick leave?")
     assert not unrelated.answer.startswith(("Yes", "No")), "a sentence about another thing decides nothing"
+
+
+def test_which_rows_of_a_table_have_a_feature_is_read_off_the_table_without_the_model(retriever, embedder):
+    answer = Answerer(retriever, ExplodingModel(responses=[""]), embedder=embedder).ask("Which sites have a canteen?")
+    cited = [s for s in answer.sources if s.cited]
+    assert answer.answer == f"Oslo and Tromsø have a canteen [{cited[0].number}]."
+    assert [s.file for s in cited] == ["sites.md"] and not answer.abstained and not answer.removed
+    assert any("read off the table" in n for n in answer.notes)
+    assert not any("language model failed" in n for n in answer.notes), "the model was not asked"
+
+
+def test_a_table_cut_at_a_chunks_end_is_read_with_the_chunk_that_goes_on():
+    from app.answering.answer import Source
+    from app.answering.tables import table_answer
+
+    page = "| Site | Canteen |\n|---|---|\n| Oslo | Yes |\n| Bergen | No |\n\nVisitors sign in at reception."
+    cut = page.index("\n\nVisitors")
+
+    def source(number, start, end):
+        return Source(number, "sites.md", "d1", 1, start, end, page[start:end], f"c{number}", 1.0, {})
+    first, rest = source(1, 0, cut), source(2, cut + 2, len(page))
+    assert table_answer("Which sites have a canteen?", {1: first.text}) is None, "it may go on: not read alone"
+    joined = Answerer._with_next_chunk([first, rest])
+    assert joined[1] == page and joined[2] == rest.text
+    assert table_answer("Which sites have a canteen?", joined) == "Oslo has a canteen [1]."

@@ -247,8 +247,64 @@ def test_day_names_hold_where_the_source_abbreviates_them():
     assert checker.text == "" and checker.removed, "a day the source does not name is still a claim it lacks"
 
 
+def test_tables_answer_which_rows_have_a_yes_no_feature():
+    from app.answering.tables import table_answer, tables
+
+    table = ("| Office | Desks | Robotics lab |\n|---|---|---|\n| Amsterdam (head office) | 140 | Yes |\n"
+             "| Eindhoven | 60 | Yes |\n| Munich | 35 | No |\n\nAll offices are closed on weekends.")
+    rows = [["Amsterdam (head office)", "140", "Yes"], ["Eindhoven", "60", "Yes"], ["Munich", "35", "No"]]
+    assert tables(table) == [(["Office", "Desks", "Robotics lab"], rows)]
+    assert table_answer("Which offices have a robotics lab?", {1: "Other text.", 2: table}) == \
+        "Amsterdam (head office) and Eindhoven have a robotics lab [2]."
+    assert table_answer("Which of our offices has a robotics lab?", {3: table}) == \
+        "Amsterdam (head office) and Eindhoven have a robotics lab [3]."
+    sheet = "Site: Lyon | Canteen: No\nSite: Oslo | Canteen: No\nTotal sites: 2"
+    assert table_answer("Which sites have a canteen?", {1: sheet}) == \
+        "None of the sites in the table has any canteen [1]."
+    # Left to the model: no column of that name, a column that is not yes/no, a table the chunk may cut short.
+    assert table_answer("Which offices have a gym?", {1: table}) is None
+    assert table_answer("Which offices have desks?", {1: table}) is None
+    assert table_answer("Which offices have a robotics lab?", {1: table[:table.index("| Munich")]}) is None
+    assert table_answer("How many desks has Munich?", {1: table}) is None
+
+
+def test_ranges_and_capacities_decide_a_yes_no_question():
+    from app.answering.figures import figure_verdict
+    from app.answering.quantities import quantities
+
+    temperature = "Operating temperature: 0 to 45 degrees Celsius."
+    assert figure_verdict("Can I run the arm in a cold store at minus 10 degrees?", temperature,
+                          "operating SK-220") == (False, temperature)
+    assert figure_verdict("Is 30 °C within the operating temperature?", temperature)[0] is True
+    assert figure_verdict("Can the SK-220 run at -5 °C?", temperature, "operating temperature")[0] is False
+    assert [(q.value, q.high) for q in quantities("Power supply: 100-240 V AC, between 18 and 22 °C")] == \
+        [(100, 240), (18, 22)]
+    assert figure_verdict("Can I connect the power supply to 230 V?", "Power supply: 100-240 V AC, 50/60 Hz.")[0]
+    row = ("Office: Lyon; Address: 8 Quai des Ateliers, 69007 Lyon; Opening hours: Mon–Fri 08:30–17:30; Desks: 20; "
+           "Robotics lab: No.")
+    assert figure_verdict("Is the Lyon office open at 08:30?", row) == (True, row), "a table row stays one sentence"
+    assert figure_verdict("Is the Lyon office open at 6 pm?", row)[0] is False
+    assert figure_verdict("Is the Lyon office open at 09:00 on a Tuesday?", row)[0] is True
+    assert figure_verdict("Is the Lyon office open at 09:00 on Saturdays?", row)[0] is False, "one figure fails"
+    assert figure_verdict("Is the Lyon office open at the weekend?", row)[0] is False
+    assert figure_verdict("Is the Lyon office open on Saturdays?", "All offices are closed on weekends.") is None, \
+        "'closed' turns the range round"
+    hotels = "The nightly hotel limit is EUR 160 in most cities and EUR 220 in London, Paris, Zurich and New York."
+    assert figure_verdict("Will a EUR 190 hotel night in Paris be covered?", hotels) == (True, hotels), \
+        "the figure stated for the place asked about, under the bound stated before the first"
+    assert figure_verdict("Is the hotel limit in London EUR 250?", hotels)[0] is False
+    assert figure_verdict("Can I book a EUR 190 hotel in Vienna?", hotels)[0] is False, "'most cities' for Vienna"
+    assert figure_verdict("Is a EUR 200 hotel night within the limit?", hotels) is None, "no place named: no default"
+    per_diem = "A per diem of EUR 45 per full travel day and EUR 25 per partial day (departure or return day)."
+    assert figure_verdict("Is the per diem EUR 25 on my return day?", per_diem)[0] is True
+    assert figure_verdict("Can the SK-220 lift 10 kg?", "SK-220 payload: 12 kg.")[0] is True, "a capacity is a maximum"
+    assert figure_verdict("Can the SK-220 lift 15 kg?", "SK-220 payload: 12 kg.")[0] is False
+    assert figure_verdict("Is the SK-220 payload 10 kg?", "SK-220 payload: 12 kg.")[0] is False, "asked as a value"
+
+
 def test_a_yes_no_question_about_a_figure_is_decided_by_the_bound_its_sentence_states():
-    from app.answering.figures import figure_verdict, quantities
+    from app.answering.figures import figure_verdict
+    from app.answering.quantities import quantities
 
     remote = "Employees may work remotely up to three days per week."
     assert figure_verdict("Can I work from home four days a week?", remote) == (False, remote)
@@ -274,5 +330,8 @@ def test_a_yes_no_question_about_a_figure_is_decided_by_the_bound_its_sentence_s
     assert figure_verdict("Can I leave my laptop unattended for 5 minutes?",
                           "Laptops must not be left unattended for more than 10 minutes.") is None, "a negation"
     assert figure_verdict("Is the payload at least 10 kg?", "Payload: 12 kg.") is None, "the question's own bound"
-    assert figure_verdict("Is the Lyon office open at 08:30?", "Lyon: Mon–Fri 08:00–18:00") is None
+    assert figure_verdict("Do core hours start at 11:00?", "Our core hours are 10:00 to 15:00 local time.") is None, \
+        "a start asked is an end of the range, not a point inside it"
+    assert figure_verdict("Can I check in my desk at 10:45?",
+                          "A booking not checked in by 10:30 is released.") is None, "a lone clock time is no rule"
     assert figure_verdict("Can the arm carry 10 kg?", "The gripper weighs 12 kg.") is None, "no word in common"

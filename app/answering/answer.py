@@ -11,11 +11,12 @@ import numpy as np
 
 from app.answering.checker import SentenceChecker
 from app.answering.citations import CitationCheck, asks_for_money, check_citations, is_refusal, states_money
-from app.answering.evidence import Evidence, select_evidence
+from app.answering.evidence import Evidence, named_row, select_evidence
 from app.answering.figures import figure_verdict
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
+from app.answering.tables import table_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
@@ -251,6 +252,10 @@ class Answerer:
             return
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
         decided = self._figure_answer(question, query, evidence, answer)
+        if decided is None:
+            decided = table_answer(question, self._with_next_chunk(sources))
+            if decided is not None:
+                answer.notes.append("read off the table of the source: the rows whose column says yes")
         threshold = self.evidence_check
         if is_yes_no(question):
             threshold *= YES_NO_CHECK_SHARE
@@ -375,7 +380,8 @@ class Answerer:
         if evidence is None or evidence.best is None or not is_yes_no(question) \
                 or evidence.best.score < FIGURE_MIN_SCORE:
             return None
-        decided = figure_verdict(question, evidence.best.text, query)
+        best = evidence.best
+        decided = figure_verdict(question, named_row(best.header, best.text) if best.header else best.text, query)
         if decided is None:
             return None
         verdict, sentence = decided
@@ -403,6 +409,22 @@ class Answerer:
             first, second = np.asarray(embedder.embed_documents([a, b]), dtype=float)
             return float(first @ second)
         return similarity
+
+    @staticmethod
+    def _with_next_chunk(sources: list[Source]) -> dict[int, str]:
+        """Each source's text, and after it the text of the source that goes on where it ends on its page (the
+        chunker may end a chunk with a table's last row; the next chunk says the table is over)."""
+        out = {}
+        for s in sources:
+            after = [t for t in sources if t.doc_id == s.doc_id and t.page == s.page and t.start > s.start
+                     and s.end - len(t.text) < t.start <= s.end + 2]
+            if after:
+                nearest = min(after, key=lambda t: t.start)
+                gap = nearest.start - s.end
+                out[s.number] = s.text + ("\n" * gap if gap > 0 else "") + nearest.text[max(0, -gap):]
+            else:
+                out[s.number] = s.text
+        return out
 
     @staticmethod
     def _evidence_blocks(sources: list[Source], evidence: Evidence) -> list[str]:

@@ -7,6 +7,11 @@ from the fourth day" (7 of the 13 wrong yes/no answers of the dev questions turn
 question holds one figure and the best sentence one figure of the same unit, stated plainly or as a bound ("up
 to", "at least", "longer than"…), the verdict is arithmetic; the answer then quotes that sentence.
 
+Ranges decide too: "Can I run it at minus 10 degrees?" beside "Operating temperature: 0 to 45 degrees Celsius",
+"Is the Eindhoven office open at 08:30 on a Tuesday?" beside its row "Mon–Fri 08:00–18:00" (clock times and
+weekdays count only as such ranges in a sentence: a lone "by 10:30" is no rule). A capacity stated plainly
+("Payload: 12 kg") is a maximum when the question asks what is possible ("Can it lift 10 kg?").
+
 Not decided (None), so the model answers: no figure or several, other units, a sentence with a negation ("must
 not … for more than 10 minutes" turns the bound round), a question with a bound or negation of its own, or no
 word in common besides the figure.
@@ -15,134 +20,127 @@ word in common besides the figure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import lru_cache
 
+from app.answering.quantities import UNITS, Quantity, quantities
 from retrieval.tokenize import tokenize
 
-_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
-_ORDINALS = {w: i for i, w in enumerate("zeroth first second third fourth fifth sixth seventh eighth ninth tenth "
-                                        "eleventh twelfth".split())}
-# unit word -> (family, factor to the family's base unit)
-_UNITS = {"minute": ("time", 1), "min": ("time", 1), "hour": ("hour", 1), "h": ("hour", 1),
-          "day": ("day", 1), "week": ("day", 7), "month": ("month", 1), "year": ("year", 1),
-          "character": ("character", 1), "kg": ("kg", 1), "mm": ("length", 1), "cm": ("length", 10),
-          "m": ("length", 1000), "km": ("length", 1_000_000), "%": ("percent", 1), "percent": ("percent", 1),
-          "night": ("night", 1), "desk": ("desk", 1), "seat": ("seat", 1), "person": ("person", 1),
-          "people": ("person", 1), "employee": ("employee", 1)}
-_CURRENCY = r"(?:EUR|USD|GBP|CHF|€|\$|£)"
-_NUMBER = (r"(?<![\w:.,])(?:\d+(?:[.,]\d+)*|\d+(?:st|nd|rd|th)|" + "|".join(list(_WORDS) + list(_ORDINALS)) +
-           r")(?![\w:]|[.,]\d)")
-_QUANTITY = re.compile(
-    rf"(?P<money>{_CURRENCY}\s?)?(?P<number>{_NUMBER})(?:(?P<unit_gap>\s*-\s*|\s*)(?P<rest>(?:[A-Za-z%]+\s+){{0,2}}"
-    rf"[A-Za-z%]+))?", re.I)
-_PERIODS = ("day", "week", "month", "year", "night", "trip")
-_PER = re.compile(r"^\S+(?:\s+\S+){0,2}?\s+(?:per|a|an|each|every)\s+(?:calendar\s+|working\s+|full\s+)?"
-                  rf"({'|'.join(_PERIODS)})s?\b", re.I)
-# A bound stated right before the figure: (pattern, kind)
-_BOUNDS = [(re.compile(p + r"\s+(?:the\s+|an?\s+)?$", re.I), kind) for p, kind in [
-    (r"\b(?:up to|at most|no more than|not more than|maximum(?: of)?|max\.?|within|limit(?:ed)?(?: to| of| is)?|"
-     r"budget(?: of| is)?|allowance(?: of| is)?|capped at)", "max"),
-    (r"\b(?:under|below|less than|fewer than|shorter than)", "max_strict"),
-    (r"\b(?:at least|minimum(?: of)?|min\.?|from|starting (?:from|on))", "min"),
-    (r"\b(?:more than|(?<!carry )(?<!carried )(?<!hand )(?<!take )over|above|longer than|exceeding)",
-     "min_strict")]]
+# "Payload: 12 kg" states what the arm can do at most; asked "Can it lift 10 kg?" the answer is yes.
+_CAPACITY = re.compile(r"\b(?:payload|capacity|reach|load|range)\b", re.I)
+_POSSIBLE = re.compile(r"^\W*(?:can|could|may|will|would|is it able|am i allowed|are we allowed)\b", re.I)
+# A point of a range asked as a start or an end ("Do core hours start at 9:00?") is not a point inside it.
+_ENDPOINT = re.compile(r"\b(?:start|starts|begin|begins|end|ends|finish|finishes|until|till|from|close|closes|"
+                       r"opens)\b|^\W*(?:do|does|did)\b.*\bopen\b", re.I)
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|can't|mustn't|don't|doesn't|isn't|aren't|won't|nor|without|"
-                       r"prohibited|forbidden)\b", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+                       r"prohibited|forbidden|closed)\b", re.I)
+_YES_NO_CELL = re.compile(r":\s*(?:no|yes)\s*(?:[;.]|$)", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # not at ";": a table row read as "Office: Lyon; Desks: 20" stays one
 
 
 @lru_cache(maxsize=1)
 def _unit_terms() -> frozenset[str]:
     """The unit words as BM25 terms: they do not count as words a question and a sentence share. (Not at import:
     tokenize loads the stemmer.)"""
-    return frozenset(tokenize(" ".join(_UNITS) + " days weeks hours months years per"))
+    return frozenset(tokenize(" ".join(UNITS) + " days weeks hours months years per"))
 
 
-@dataclass(frozen=True)
-class Quantity:
-    value: float
-    family: str
-    bound: str  # "eq", "max", "max_strict", "min", "min_strict"
-    per: str = ""  # a rate's period: "three days per week", "a 40-hour week" -> week
-
-
-def _number(text: str) -> float | None:
-    word = text.lower()
-    if word in _WORDS:
-        return float(_WORDS[word])
-    if word in _ORDINALS:
-        return float(_ORDINALS[word])
-    word = re.sub(r"(?:st|nd|rd|th)$", "", word)
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", word):
-        word = word.replace(",", "")
-    try:
-        return float(word.replace(",", "."))
-    except ValueError:
+def holds(asked: Quantity, stated: Quantity) -> bool | None:
+    """Whether the asked figure meets what the sentence states (the same figure, within its bound or its range);
+    None when it cannot say (an asked range that overlaps the stated one in part)."""
+    if stated.bound == "range":
+        if asked.bound == "range":
+            if stated.value <= asked.value and asked.high <= stated.high:
+                return True
+            return False if asked.high < stated.value or asked.value > stated.high else None
+        return stated.value <= asked.value <= stated.high
+    if asked.bound == "range":
         return None
-
-
-def _unit(rest: str | None) -> tuple[str, float] | None:
-    """The first unit word among the (up to three) words after the figure: "4 unused leave days" -> day."""
-    for word in (rest or "").split():
-        word = word.lower()
-        for form in (word, word[:-1] if word.endswith("s") else word):
-            if form in _UNITS:
-                return _UNITS[form]
-    return None
-
-
-def quantities(text: str) -> list[Quantity]:
-    """The figures of `text` that carry a unit or a currency, with the bound stated right before them."""
-    found = []
-    for match in _QUANTITY.finditer(text):
-        value = _number(match.group("number"))
-        if value is None:
-            continue
-        if match.group("money"):
-            family, factor = "money:" + match.group("money").strip().upper().replace("€", "EUR"), 1
-        else:
-            unit = _unit(match.group("rest"))
-            if unit is None:
-                continue
-            family, factor = unit
-        rate = _PER.match(text[match.end("number"):match.end("number") + 40].lstrip("- "))
-        per = rate.group(1).lower() if rate else ""
-        words = (match.group("rest") or "").lower().split()
-        if not per and match.group("unit_gap") and "-" in match.group("unit_gap") and len(words) > 1:
-            per = words[1].rstrip("s") if words[1].rstrip("s") in _PERIODS else ""  # "a four-day week"
-        before = text[:match.start()]
-        bound = next((kind for pattern, kind in _BOUNDS if pattern.search(before[-40:])), "eq")
-        found.append(Quantity(value * factor, family, bound, per))
-    return found
-
-
-def holds(asked: Quantity, stated: Quantity) -> bool:
-    """Whether the asked figure meets what the sentence states (the same figure, or within its bound)."""
     return {"eq": asked.value == stated.value, "max": asked.value <= stated.value,
             "max_strict": asked.value < stated.value, "min": asked.value >= stated.value,
             "min_strict": asked.value > stated.value}[stated.bound]
 
 
+_QUALIFIER_AFTER = re.compile(r"^\s*(?:in|for|at|on|per|during|with|from|to)\b", re.I)
+_NAME = re.compile(r"(?<=\s)[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_DEFAULT_PLACE = re.compile(r"\b(?:most|other|all other|elsewhere|otherwise|everywhere else|any other)\b", re.I)
+
+
+def _the_one_for(question: str, subject: str, sentence: str, stated: list[Quantity]) -> list[Quantity]:
+    """Of several figures of one unit in a sentence, the one stated for what the question names ("EUR 160 in most
+    cities and EUR 220 in London, Paris…" asked about Paris: 220; about Vienna: 160, the figure for "most
+    cities"), as a one-item list; the list unchanged when no single one is named. A figure listed after a bound
+    shares it ("The limit is EUR 160 in … and EUR 220 in …": both limits)."""
+    stated = sorted(stated, key=lambda q: q.start)
+    # Qualifiers follow the figures ("EUR 160 in most cities") or precede them ("London: EUR 220; Paris: …").
+    follow = bool(_QUALIFIER_AFTER.match(sentence[stated[0].end:]))
+    edges = [q.start for q in stated] + [len(sentence)]
+    spans = [sentence[q.end:edges[i + 1]] if follow else sentence[(stated[i - 1].end if i else 0):q.start]
+             for i, q in enumerate(stated)]
+    asked = set(tokenize(f"{question} {subject}")) - _unit_terms()
+    held = [asked & set(tokenize(span)) for span in spans]
+    common = set.intersection(*held)
+    named = [i for i, terms in enumerate(held) if terms - common]
+    if len(named) != 1:
+        # "most cities" answers for a place the sentence does not list ("Vienna"), not for a question naming none.
+        unlisted = [n for n in _NAME.findall(question) if not set(tokenize(n)) & set(tokenize(sentence))]
+        defaults = [i for i, span in enumerate(spans) if _DEFAULT_PLACE.search(span)]
+        if named or len(defaults) != 1 or not unlisted:
+            return stated
+        named = defaults
+    chosen = stated[named[0]]
+    first = stated[0]
+    if chosen.bound == "eq" and first.bound != "eq":
+        chosen = replace(chosen, bound=first.bound)
+    return [chosen]
+
+
 def figure_verdict(question: str, sentence: str, subject: str = "") -> tuple[bool, str] | None:
     """(True for yes / False for no, the sentence that decides it) when `sentence` decides the yes/no `question`
-    by its figure; None otherwise.
+    by its figures; None otherwise.
     `subject`: more words the question is about (a follow-up's search query), for the shared-word test. A list
-    item of several sentences is read as its sentences: the one sharing most words with the question decides."""
-    asked = quantities(question)
-    if _NEGATION.search(question) or len(asked) != 1 or asked[0].bound != "eq":
+    item of several sentences is read as its sentences: the one sharing most words with the question decides.
+    A question with figures of several kinds ("at 08:30 on a Tuesday") is a yes when each holds, a no when one
+    does not."""
+    asked = quantities(question, lone_points=True)
+    families = [q.family for q in asked]
+    if _NEGATION.search(question) or not asked or len(set(families)) != len(families) \
+            or any(q.bound not in ("eq", "range") for q in asked):
         return None
     terms = set(tokenize(f"{question} {subject}")) - _unit_terms()
     ranked = []
     for part in _SENTENCE_END.split(sentence):
-        same = [q for q in quantities(part) if q.family == asked[0].family]
+        stated = quantities(part)
+        same = {f: [q for q in stated if q.family == f] for f in families}
         shared = {t for t in terms & set(tokenize(part)) if not any(ch.isdigit() for ch in t)}
-        if same and shared:
+        if any(same.values()) and shared:
             ranked.append((len(shared), part, same))
     ranked.sort(key=lambda r: -r[0])
     if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
         return None
     _, part, same = ranked[0]
-    if len(same) != 1 or _NEGATION.search(part) or (asked[0].per and same[0].per and asked[0].per != same[0].per):
-        return None  # "a four-day week" is not decided by "27 days per year"
-    return holds(asked[0], same[0]), part.strip()
+    if _NEGATION.search(_YES_NO_CELL.sub(";", part)):  # "Robotics lab: No" is a cell, not a negation
+        return None
+    verdicts = []
+    for question_figure in asked:
+        stated = same[question_figure.family]
+        if len(stated) > 1:
+            stated = _the_one_for(question, subject, part, stated)
+            if len(stated) > 1:
+                return None
+        if not stated:
+            verdicts.append(None)
+            continue
+        figure = stated[0]
+        if question_figure.per and figure.per and question_figure.per != figure.per:
+            return None  # "a four-day week" is not decided by "27 days per year"
+        if figure.bound == "range" and _ENDPOINT.search(question):
+            return None  # "Do core hours start at 9:00?" asks for an end of the range, not a point inside it
+        if figure.bound == "eq" and _CAPACITY.search(part) and _POSSIBLE.match(question):
+            figure = replace(figure, bound="max")
+        verdicts.append(holds(question_figure, figure))
+    if False in verdicts:
+        return False, part.strip()
+    if verdicts and all(v is True for v in verdicts):
+        return True, part.strip()
+    return None

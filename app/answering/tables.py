@@ -1,0 +1,106 @@
+""""Which offices have a robotics lab?": the rows of a table whose yes/no column the question names.
+
+The 1.5B model read the office table (Amsterdam: Yes, Eindhoven: Yes, Munich: No, Lyon: No) and answered "The
+office located in Amsterdam has a robotics lab [4]": a list drawn from a column is half done by a small model.
+The rows are read here instead: a question "Which <things> have <feature>?" and a table in a source with a column
+named like the feature whose cells are all yes or no give the first cell of each "yes" row, cited. Tables are
+markdown tables (`| a | b |` under a header row) and sheet rows that name their cells ("Office: Lyon | Lab: No");
+a table that runs to the end of its chunk is not read (it may go on in the next one).
+Anything else (no such column, other cell values, a feature no column names) is left to the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.tokenize import tokenize
+
+_WHICH = re.compile(r"^\W*(?:which|what)\s+(?:of\s+(?:our|the|your)\s+)?(?P<things>[\w -]+?)\s+"
+                    r"(?P<verb>have|has|offer|offers|include|includes|support|supports|provide|provides)\s+"
+                    r"(?P<article>an?\s+|the\s+|any\s+)?(?P<feature>[^?]+?)\s*\??\s*$", re.I)
+_SINGULAR = {"have": "has", "offer": "offers", "include": "includes", "support": "supports", "provide": "provides"}
+_YES = frozenset("yes y true ✓ ✔ x".split())
+_NO = frozenset("no n false ✗ ✘ - – —".split())
+
+
+def _cells(line: str) -> list[str] | None:
+    line = line.strip()
+    if not line.startswith("|") or line.count("|") < 3:
+        return None
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """(column names, rows) of each table in `text`: markdown tables and runs of rows that name their cells."""
+    found: list[tuple[list[str], list[list[str]]]] = []
+    header: list[str] | None = None
+    named: list[dict[str, str]] = []
+    for line in text.split("\n") + [""]:
+        cells = _cells(line)
+        if cells is not None:
+            if header is None:
+                header = cells
+                found.append((header, []))
+            elif not set("".join(cells)) <= set("-: "):
+                found[-1][1].append(cells)
+            continue
+        header = None
+        pairs = [part.split(":", 1) for part in line.split(" | ")] if " | " in line else []
+        if pairs and all(len(p) == 2 for p in pairs):
+            named.append({name.strip(): value.strip() for name, value in pairs})
+            continue
+        if named:
+            columns = list(named[0])
+            found.append((columns, [[row.get(c, "") for c in columns] for row in named]))
+            named = []
+    # A table that runs to the end of the text may go on in the next chunk: its list of rows would be cut short.
+    ends_open = bool(text.rstrip("\n").split("\n")[-1:]) and (
+        _cells(text.rstrip("\n").split("\n")[-1]) is not None or " | " in text.rstrip("\n").split("\n")[-1])
+    if ends_open and found:
+        found.pop()
+    return [(columns, rows) for columns, rows in found if rows]
+
+
+def _stems(text: str) -> set[str]:
+    return set(tokenize(text))
+
+
+def rows_with_feature(question: str, sources: dict[int, str]) -> tuple[list[str], int] | None:
+    """(the first cells of the rows that say yes, the source number) for a "Which <things> have <feature>?"
+    question over a yes/no column; None otherwise."""
+    match = _WHICH.match(question)
+    if match is None:
+        return None
+    feature = _stems(match.group("feature"))
+    if not feature:
+        return None
+    for number, text in sources.items():
+        for columns, rows in tables(text):
+            for index, name in enumerate(columns):
+                if index == 0 or not feature <= _stems(name):
+                    continue
+                values = [row[index].lower() if index < len(row) else "" for row in rows]
+                if not values or any(v not in _YES | _NO for v in values):
+                    continue
+                names = [row[0] for row, value in zip(rows, values) if value in _YES and row[0]]
+                return names, number
+    return None
+
+
+def table_answer(question: str, sources: dict[int, str]) -> str | None:
+    """The answer to a "Which <things> have <feature>?" question read off a table, cited; None: the model answers."""
+    found = rows_with_feature(question, sources)
+    if found is None:
+        return None
+    names, number = found
+    match = _WHICH.match(question)
+    verb = match.group("verb").lower()
+    plural = {v: k for k, v in _SINGULAR.items()}.get(verb, verb)
+    article = "any " if (match.group("article") or "").strip().lower() in ("a", "an", "any") else \
+        (match.group("article") or "")
+    feature = f"{article}{match.group('feature')}"
+    if not names:
+        return f"None of the {match.group('things')} in the table {_SINGULAR.get(plural, plural)} {feature} [{number}]."
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    feature = f"{match.group('article') or ''}{match.group('feature')}"
+    return f"{listed} {_SINGULAR.get(plural, plural) if len(names) == 1 else plural} {feature} [{number}]."

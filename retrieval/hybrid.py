@@ -12,7 +12,7 @@ from ingest.profile import DocumentProfile
 from retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from retrieval.keyword import BM25Retriever
 from retrieval.rerank import CrossEncoderReranker
-from retrieval.routing import route
+from retrieval.routing import by_period, route
 from retrieval.types import ScoreBreakdown, ScoredChunk
 from retrieval.vector import VectorRetriever
 
@@ -108,7 +108,7 @@ class HybridRetriever:
     def _routed(self, query: str, k: int, mode: str, doc_ids: list[str] | None) -> Retrieval:
         """Search the documents of the organisations the query names (each one's best in turn when it names
         several); everything when it names none, or when their documents hold nothing that matches."""
-        chosen = None
+        chosen, profiles = None, {}
         if self.profiles is not None:  # route among the documents the caller may search only
             profiles = self.profiles()
             if doc_ids is not None:
@@ -116,10 +116,10 @@ class HybridRetriever:
                 profiles = {d: p for d, p in profiles.items() if d in allowed}
             chosen = route(query, profiles)
         if chosen is None:
-            return self._retrieve(query, k, mode, doc_ids, self.config.unrouted())
+            return self._unrouted(query, k, mode, doc_ids, profiles)
         runs = [self._retrieve(query, k, mode, group) for group in chosen.groups]
         if not any(run.results for run in runs):
-            return self._retrieve(query, k, mode, doc_ids, self.config.unrouted())
+            return self._unrouted(query, k, mode, doc_ids, profiles)
         found = runs[0]
         if len(runs) > 1:
             found.results = _interleave([run.results for run in runs])
@@ -132,6 +132,18 @@ class HybridRetriever:
             result.breakdown.routed = True
         found.notes.append(chosen.reason)
         return found
+
+    def _unrouted(self, query: str, k: int, mode: str, doc_ids: list[str] | None,
+                  profiles: Mapping[str, DocumentProfile]) -> Retrieval:
+        """The whole library (or `doc_ids`), less the reports whose period ends before a year the question names
+        (routing.by_period); all of it when those hold nothing that matches."""
+        narrowed = by_period(query, profiles) if profiles else None
+        if narrowed is not None:
+            found = self._retrieve(query, k, mode, narrowed.doc_ids, self.config.unrouted())
+            if found.results:
+                found.notes.append(narrowed.reason)
+                return found
+        return self._retrieve(query, k, mode, doc_ids, self.config.unrouted())
 
     def _retrieve(self, query: str, k: int, mode: str, doc_ids: list[str] | None,
                   cfg: FusionConfig | None = None) -> Retrieval:

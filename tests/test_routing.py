@@ -4,7 +4,7 @@ PDFs); documents that name no organisation stay in, and two named organisations 
 from ingest.profile import DocumentProfile
 from retrieval.hybrid import FusionConfig, HybridRetriever
 from retrieval.keyword import BM25Retriever
-from retrieval.routing import StoredProfiles, named_organisations, route
+from retrieval.routing import StoredProfiles, by_period, named_organisations, route
 from retrieval.vector import VectorRetriever
 from tests.pdfgen import make_pdf
 
@@ -31,6 +31,34 @@ def test_route_prefers_the_named_year_and_keeps_documents_naming_no_organisation
     both = route("Compare Alpha and Beta revenue in 2022", PROFILES)
     assert both.groups == [["a-2022.pdf", "notes.md"], ["b-2022.pdf", "notes.md"]]
     assert route("What was revenue in 2022?", PROFILES) is None
+
+
+def test_a_year_without_an_organisation_leaves_out_reports_that_end_before_it():
+    assert by_period("What was the value of vehicles in 2022?", PROFILES) is None, "each report is recent enough"
+    old = dict(PROFILES, **{"c-2016.pdf": DocumentProfile("", "Gamma", "2016", "10-K annual report")})
+    chosen = by_period("What was the value of vehicles in 2022?", old)
+    assert chosen.doc_ids == ["a-2021.pdf", "a-2022.pdf", "b-2022.pdf", "notes.md"], \
+        "a 2021 report looks a year ahead; a 2016 one cannot hold 2022; a document with no period stays"
+    assert "2016" not in chosen.reason and "2021" in chosen.reason
+    assert by_period("How did sales in 2015 compare with 2022?", old) is None, "the earliest year counts"
+    policy = dict(old, **{"travel.md": DocumentProfile("", "Gamma", "2016", "policy")})
+    assert "travel.md" in by_period("What is the hotel limit in 2030?", policy).doc_ids, "a policy stays in force"
+    assert by_period("What was the value of vehicles?", old) is None
+
+
+def test_a_question_naming_a_year_is_not_answered_from_an_older_report(tmp_path, store, ingestor, embedder):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "old.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2016, "$812"))
+    (folder / "new.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
+    assert all(r.status == "added" for r in ingestor.ingest([folder]))
+    bm25 = BM25Retriever(store)
+    bm25.sync()
+    retriever = HybridRetriever(VectorRetriever(store, embedder), bm25, profiles=StoredProfiles(store))
+    found = retriever.retrieve("What was the net revenue for fiscal 2022?", k=4)
+    assert {r.chunk.doc_id for r in found.results} == {"new.pdf"} and "periods before 2021" in found.notes[-1]
+    assert not any(r.breakdown.routed for r in found.results), "not routed: the unrouted fusion applies"
+    assert {r.chunk.doc_id for r in retriever.retrieve("net revenue fiscal", k=6).results} == {"old.pdf", "new.pdf"}
 
 
 def _report(company: str, year: int, revenue: str) -> bytes:

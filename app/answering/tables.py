@@ -5,7 +5,8 @@ office located in Amsterdam has a robotics lab [4]": a list drawn from a column 
 The rows are read here instead: a question "Which <things> have <feature>?" and a table in a source with a column
 named like the feature whose cells are all yes or no give the first cell of each "yes" row, cited. Tables are
 markdown tables (`| a | b |` under a header row) and sheet rows that name their cells ("Office: Lyon | Lab: No");
-a table that runs to the end of its chunk is not read (it may go on in the next one).
+a table that runs to the end of its text is not read: it may go on in the next chunk (the Answerer adds that chunk
+when it was retrieved too).
 Anything else (no such column, other cell values, a feature no column names) is left to the model.
 """
 
@@ -54,9 +55,8 @@ def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
             found.append((columns, [[row.get(c, "") for c in columns] for row in named]))
             named = []
     # A table that runs to the end of the text may go on in the next chunk: its list of rows would be cut short.
-    ends_open = bool(text.rstrip("\n").split("\n")[-1:]) and (
-        _cells(text.rstrip("\n").split("\n")[-1]) is not None or " | " in text.rstrip("\n").split("\n")[-1])
-    if ends_open and found:
+    last = text.rstrip("\n").rsplit("\n", 1)[-1]
+    if found and (_cells(last) is not None or " | " in last):
         found.pop()
     return [(columns, rows) for columns, rows in found if rows]
 

@@ -268,6 +268,24 @@ def test_tables_answer_which_rows_have_a_yes_no_feature():
     assert table_answer("How many desks has Munich?", {1: table}) is None
 
 
+def test_a_table_cell_answers_the_row_and_column_the_question_names():
+    from app.answering.tables import cell_answer
+
+    table = ("| Office | Address | Desks |\n|---|---|---|\n| Amsterdam (head office) | Havenlaan 7 | 140 |\n"
+             "| Eindhoven | Strijpweg 21 | 60 |\n| Lyon | 8 Quai des Ateliers | 20 |\n\nAll offices close at 18:00.")
+    assert cell_answer("How many desks does Eindhoven have?", {2: table}) == "Eindhoven: Desks 60 [2]."
+    assert cell_answer("What is the street address of the Lyon office?", {1: table}) == \
+        "Lyon: Address 8 Quai des Ateliers [1]."
+    assert cell_answer("How many desks does the head office have?", {1: table}).startswith("Amsterdam (head office)")
+    assert cell_answer("How many desks are there?", {1: table}, "How many desks are there? (Eindhoven office)") == \
+        "Eindhoven: Desks 60 [1].", "a follow-up's row named by the conversation"
+    # Left to the model: no row named, a row the table lacks, no column named, two columns named.
+    assert cell_answer("How many desks are there?", {1: table}) is None
+    assert cell_answer("How many desks does Berlin have?", {1: table}) is None
+    assert cell_answer("What is the phone number of the Lyon office?", {1: table}) is None
+    assert cell_answer("What are the address and desks of Lyon?", {1: table}) is None
+
+
 def test_ranges_and_capacities_decide_a_yes_no_question():
     from app.answering.figures import figure_verdict
     from app.answering.quantities import quantities

@@ -16,7 +16,7 @@ from app.answering.figures import figure_verdict
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
-from app.answering.tables import table_answer
+from app.answering.tables import cell_answer, table_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
@@ -253,9 +253,14 @@ class Answerer:
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
         decided = self._figure_answer(question, query, evidence, answer)
         if decided is None:
-            decided = table_answer(question, self._with_next_chunk(sources))
+            texts = self._with_next_chunk(sources)
+            decided = table_answer(question, texts)
             if decided is not None:
                 answer.notes.append("read off the table of the source: the rows whose column says yes")
+            elif not is_yes_no(question):
+                decided = cell_answer(question, texts, query if history else "")
+                if decided is not None:
+                    answer.notes.append("read off the table of the source: the cell of the row and column asked for")
         threshold = self.evidence_check
         if is_yes_no(question):
             threshold *= YES_NO_CHECK_SHARE

@@ -127,18 +127,24 @@ def _year(period: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _over_before(profile: DocumentProfile, year: int) -> bool:
+    """A report whose period ended before `year` (never one with no period, nor one in force from its year on)."""
+    period = _year(profile.period)
+    return period is not None and period < year and profile.doc_type not in IN_FORCE_TYPES
+
+
 def by_period(question: str, profiles: Mapping[str, DocumentProfile]) -> Route | None:
     """For a question that names years but no organisation ("What is the value of vehicles in 2018?"): the
     documents whose period is not over before the earliest of those years (less PERIOD_LOOKAHEAD), those with no
-    period and those in force from it (a 2026 policy answers about 2030); None when the question names no year or that leaves every document in. UDA document hit@5: BM25 0.963
-    -> 0.967, hybrid 0.955 -> 0.967 (a 2009 and a 2016 report had taken the top places)."""
+    period and those in force from it (a 2026 policy answers about 2030); None when the question names no year or
+    that leaves every document in. UDA document hit@5: BM25 0.963 -> 0.967, hybrid 0.955 -> 0.967 (a 2009 and a
+    2016 report had taken the top places)."""
     years = [int(y) for y in _YEAR.findall(question)]
     if not years:
         return None
     earliest = min(years)
     oldest = earliest - PERIOD_LOOKAHEAD
-    kept = sorted(d for d, p in profiles.items()
-                  if _year(p.period) is None or _year(p.period) >= oldest or p.doc_type in IN_FORCE_TYPES)
+    kept = sorted(d for d, p in profiles.items() if not _over_before(p, oldest))
     if not kept or len(kept) == len(profiles):
         return None
     return Route([kept], f"left out {len(profiles) - len(kept)} document(s) of periods before {oldest}: the question "

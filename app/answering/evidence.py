@@ -53,7 +53,7 @@ class Evidence:
         kept = self.by_source.get(number, [])
         headers = {s.header for s in kept if s.header}
         for s in kept:
-            if not s.header and _cells(s.text) is not None and (s.text in headers or _is_rule(s.text)):
+            if not s.header and table_cells(s.text) is not None and (s.text in headers or is_separator_row(s.text)):
                 continue  # a header or separator row: the rows kept carry its column names
             text = named_row(s.header, s.text) if s.header else " ".join(s.text.split())
             out += text if previous is None else (" " if s.index == previous + 1 else " … ") + text
@@ -61,14 +61,14 @@ class Evidence:
         return out
 
 
-def _cells(row: str) -> list[str] | None:
+def table_cells(row: str) -> list[str] | None:
     row = row.strip()
     if not row.startswith("|"):
         return None
     return [c.strip() for c in row.strip("|").split("|")]
 
 
-def _is_rule(row: str) -> bool:
+def is_separator_row(row: str) -> bool:
     """A markdown table's separator row (|---|:--:|)."""
     return set(row.replace("|", "").strip()) <= set("-: ")
 
@@ -77,7 +77,7 @@ def named_row(header: str, row: str) -> str:
     """A table row with its column names ("Office: Lyon; Desks: 20"): a small model misreads which cell of a
     bare "| Lyon | … | 20 |" row belongs to which column (it judged such rows not to answer "How many desks in
     Lyon?")."""
-    names, values = _cells(header), _cells(row)
+    names, values = table_cells(header), table_cells(row)
     if not names or not values or len(names) != len(values):
         return " ".join(row.split())
     return "; ".join(f"{n}: {v}" if n else v for n, v in zip(names, values) if v) + "."
@@ -175,7 +175,7 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
         in_run = i > 0 and sentences[i - 1].source == s.source and sentences[i - 1].text.startswith("|")
         if not in_run:
             first_row = i
-        if s.text.startswith("|") and in_run and _is_rule(s.text):
+        if s.text.startswith("|") and in_run and is_separator_row(s.text):
             not_rows.add(i)
         elif s.text.startswith("|") and in_run:
             s.header = sentences[first_row].text

@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import re
 
+from app.answering.evidence import is_separator_row, table_cells
 from retrieval.tokenize import tokenize
 
 _WHICH = re.compile(r"^\W*(?:which|what)\s+(?:of\s+(?:our|the|your)\s+)?(?P<things>[\w -]+?)\s+"
                     r"(?P<verb>have|has|offer|offers|include|includes|support|supports|provide|provides)\s+"
                     r"(?P<article>an?\s+|the\s+|any\s+)?(?P<feature>[^?]+?)\s*\??\s*$", re.I)
 _SINGULAR = {"have": "has", "offer": "offers", "include": "includes", "support": "supports", "provide": "provides"}
+_PLURAL = {singular: plural for plural, singular in _SINGULAR.items()}
 _YES = frozenset("yes y true ✓ ✔ x".split())
 _NO = frozenset("no n false ✗ ✘ - – —".split())
 
 
 def _cells(line: str) -> list[str] | None:
-    line = line.strip()
-    if not line.startswith("|") or line.count("|") < 3:
-        return None
-    return [c.strip() for c in line.strip("|").split("|")]
+    """A markdown table row's cells; None for other lines, and for a lone "|" aside (fewer than two columns)."""
+    return table_cells(line) if line.count("|") >= 3 else None
 
 
 def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
@@ -42,7 +42,7 @@ def tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
             if header is None:
                 header = cells
                 found.append((header, []))
-            elif not set("".join(cells)) <= set("-: "):
+            elif not is_separator_row(line):
                 found[-1][1].append(cells)
             continue
         header = None
@@ -65,15 +65,9 @@ def _stems(text: str) -> set[str]:
     return set(tokenize(text))
 
 
-def rows_with_feature(question: str, sources: dict[int, str]) -> tuple[list[str], int] | None:
-    """(the first cells of the rows that say yes, the source number) for a "Which <things> have <feature>?"
-    question over a yes/no column; None otherwise."""
-    match = _WHICH.match(question)
-    if match is None:
-        return None
-    feature = _stems(match.group("feature"))
-    if not feature:
-        return None
+def _rows_saying_yes(feature: set[str], sources: dict[int, str]) -> tuple[list[str], int] | None:
+    """(the first cells of the rows that say yes, the source number) for the first table with a yes/no column
+    named by the `feature` terms; None when no table has one."""
     for number, text in sources.items():
         for columns, rows in tables(text):
             for index, name in enumerate(columns):
@@ -82,28 +76,27 @@ def rows_with_feature(question: str, sources: dict[int, str]) -> tuple[list[str]
                 values = [row[index].lower() if index < len(row) else "" for row in rows]
                 if not values or any(v not in _YES | _NO for v in values):
                     continue
-                names = [row[0] for row, value in zip(rows, values) if value in _YES and row[0]]
-                return names, number
+                return [row[0] for row, value in zip(rows, values) if value in _YES and row[0]], number
     return None
 
 
 def table_answer(question: str, sources: dict[int, str]) -> str | None:
     """The answer to a "Which <things> have <feature>?" question read off a table, cited; None: the model answers."""
-    found = rows_with_feature(question, sources)
+    match = _WHICH.match(question)
+    feature = _stems(match.group("feature")) if match else set()
+    found = _rows_saying_yes(feature, sources) if feature else None
     if found is None:
         return None
     names, number = found
-    match = _WHICH.match(question)
     verb = match.group("verb").lower()
-    plural = {v: k for k, v in _SINGULAR.items()}.get(verb, verb)
-    article = "any " if (match.group("article") or "").strip().lower() in ("a", "an", "any") else \
-        (match.group("article") or "")
-    feature = f"{article}{match.group('feature')}"
+    plural = _PLURAL.get(verb, verb)
+    singular = _SINGULAR.get(plural, plural)
+    article, feature = match.group("article") or "", match.group("feature")
     if not names:
-        return f"None of the {match.group('things')} in the table {_SINGULAR.get(plural, plural)} {feature} [{number}]."
+        article = "any " if article.strip().lower() in ("a", "an", "any") else article
+        return f"None of the {match.group('things')} in the table {singular} {article}{feature} [{number}]."
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    feature = f"{match.group('article') or ''}{match.group('feature')}"
-    return f"{listed} {_SINGULAR.get(plural, plural) if len(names) == 1 else plural} {feature} [{number}]."
+    return f"{listed} {singular if len(names) == 1 else plural} {article}{feature} [{number}]."
 
 
 def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> str | None:

@@ -286,6 +286,40 @@ def test_a_table_cell_answers_the_row_and_column_the_question_names():
     assert cell_answer("What are the address and desks of Lyon?", {1: table}) is None
 
 
+
+def test_a_table_cell_answers_which_row_is_least_or_greatest():
+    from app.answering.tables import cell_answer
+
+    table = ("| Office | Opening hours | Desks |\n|---|---|---|\n| Amsterdam (head office) | Mon–Fri | 140 |\n"
+             "| Eindhoven | Mon–Fri | 60 |\n| Lyon | Mon–Fri | 20 |\n\nAll offices close at 18:00.")
+    assert cell_answer("Which office has the most desks?", {1: table}) == "Amsterdam (head office): Desks 140 [1]."
+    assert cell_answer("Which of our offices has the fewest desks?", {3: table}) == "Lyon: Desks 20 [3]."
+    # Of the rows the conversation names (the previous answer's offices), not of all rows: Lyon is smaller still.
+    history = [("Which offices have a robotics lab?", "Amsterdam (head office) and Eindhoven have a robotics lab [3].")]
+    question = "How many desks does the smaller of the two have?"
+    query = follow_up_query(question, history)
+    assert "Amsterdam" in query and "Eindhoven" in query, query
+    assert cell_answer(question, {1: table}, query) == "Eindhoven: Desks 60 [1]."
+    # A column that is not all numbers is no ranking: left to the model.
+    assert cell_answer("Which office has the longest opening hours?", {1: table}) is None
+
+
+def test_a_follow_up_is_scored_by_the_question_as_asked_too(embedder):
+    text = ("Every employee has a learning budget of EUR 1,500 per year for courses, conferences and books. "
+            "Requests under EUR 300 are approved by your manager; larger ones also by the head of department.")
+    question = "Who approves a EUR 200 request from it?"
+    query = f"{question} (learning budget per year)"
+    asked = select_evidence(query, {1: text}, embedder, asked=question, asked_weight=0.5)
+    assert asked.best.text.startswith("Requests under EUR 300"), asked.best.text
+
+
+def test_a_heading_reaches_the_model_on_a_line_of_its_own(embedder):
+    text = "## 5. Equipment\n\nNew employees may order a monitor, keyboard and chair for home up to EUR 800 in total."
+    evidence = select_evidence("How much can I spend on home office equipment?", {1: text}, embedder)
+    assert evidence.text(1).endswith("Equipment\nNew employees may order a monitor, keyboard and chair for home up "
+                                     "to EUR 800 in total."), evidence.text(1)
+
+
 def test_ranges_and_capacities_decide_a_yes_no_question():
     from app.answering.figures import figure_verdict
     from app.answering.quantities import quantities

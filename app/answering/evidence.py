@@ -49,15 +49,20 @@ class Evidence:
     def text(self, number: int) -> str:
         """The kept sentences of one source: neighbours joined by a space, gaps marked with an ellipsis; table
         rows as "column: value" pairs."""
-        out, previous = "", None
+        out, previous, heading = "", None, False
         kept = self.by_source.get(number, [])
         headers = {s.header for s in kept if s.header}
         for s in kept:
             if not s.header and table_cells(s.text) is not None and (s.text in headers or is_separator_row(s.text)):
                 continue  # a header or separator row: the rows kept carry its column names
             text = named_row(s.header, s.text) if s.header else " ".join(s.text.split())
-            out += text if previous is None else (" " if s.index == previous + 1 else " … ") + text
-            previous = s.index
+            # A heading on a line of its own: run into its first sentence ("Equipment New employees receive…"),
+            # the model quoted it as part of that sentence.
+            if previous is None:
+                out = text
+            else:
+                out += (("\n" if heading else " ") if s.index == previous + 1 else " … ") + text
+            previous, heading = s.index, _lead_in(s.text) and not s.text.rstrip().endswith(":")
         return out
 
 
@@ -154,7 +159,8 @@ def _title(heading: str) -> str:
 
 def select_evidence(question: str, sources: dict[int, str], embedder, max_sentences: int = 8,
                     lexical_weight: float = 0.5, min_share: float = 0.6,
-                    headings: dict[int, str] | None = None) -> Evidence:
+                    headings: dict[int, str] | None = None, asked: str | None = None,
+                    asked_weight: float = 0.0) -> Evidence:
     """The best `max_sentences` sentences of `sources` ({number: chunk text}) for `question`.
 
     `embedder` has embed_query and embed_documents (unit vectors); a sentence scores its cosine to the question
@@ -186,15 +192,22 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     texts = [named_row(s.header, s.text) if s.header else s.text for s in sentences]
     titles = {n: _title(h) for n, h in (headings or {}).items()}
     titled = [f"{titles[s.source]}: {t}" for s, t in zip(sentences, texts) if titles.get(s.source)]
-    vectors = np.asarray(embedder.embed_documents(texts + titled)) @ np.asarray(embedder.embed_query(question))
+    matrix = np.asarray(embedder.embed_documents(texts + titled))
+    vectors = matrix @ np.asarray(embedder.embed_query(question))
     plain, with_title = vectors[:len(texts)], iter(vectors[len(texts):])
     terms = set(tokenize(question))
-    for s, cosine in zip(sentences, plain):
+    use_asked = bool(asked) and asked_weight > 0 and asked != question
+    if use_asked:
+        by_asked = matrix[:len(texts)] @ np.asarray(embedder.embed_query(asked))
+        asked_terms = set(tokenize(asked))
+    for n, (s, cosine) in enumerate(zip(sentences, plain)):
         # The gate reads the bare sentence's cosine: with the title every sentence of a document looks alike to
         # the question, and answerable and not-answered questions separate less (benchmarks/gate_signals.py).
         s.cosine = float(cosine)
         ranked_by = float(next(with_title)) if titles.get(s.source) else s.cosine
         s.score = ranked_by + lexical_weight * _lexical(terms, s.text)
+        if use_asked:
+            s.score += asked_weight * (float(by_asked[n]) + lexical_weight * _lexical(asked_terms, s.text))
     # Never empty: a header joins not_rows only with a data row after it, and data rows are ranked.
     ranked = sorted((i for i in range(len(sentences)) if i not in not_rows), key=lambda i: -sentences[i].score)
     best = next((sentences[i] for i in ranked if not _lead_in(sentences[i].text)), sentences[ranked[0]])

@@ -24,6 +24,12 @@ _OPENER = re.compile(r"^\W*(and|also|what about|how about|then|so|but|or|same|wh
 _POINTER = re.compile(r"\b(it|its|they|them|their|those|these|that|this|there|then|he|she|him|her|one|ones|"
                       r"same|such|either|both|else|other|others)\b", re.I)
 _WORD = re.compile(r"[\w][\w'’-]*")
+# "the smaller of the two", "both", "the latter": the things the previous answer named (not its question's words)
+# are what the follow-up is about, so those names are carried too.
+_GROUP = re.compile(r"\b(?:the\s+(?:two|three|four|former|latter)|both|(?:smaller|larger|bigger|cheaper|shorter|"
+                    r"longer|newer|older|higher|lower)\s+(?:of|one))\b", re.I)
+_ANSWER_NAME = re.compile(r"\b[A-Z][a-z][\w-]*")
+_NOT_A_NAME = frozenset("yes no the a an i it its this that these those there".split())
 MAX_CARRIED = 10  # terms carried into a follow-up's query; a long conversation does not grow it without end
 _QUESTION_WORDS = frozenset("how many much what which who whom when where why long often can may do does did is "
                             "are was were i we you get need needed".split())
@@ -103,7 +109,14 @@ def content_words(text: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    return bool(_OPENER.search(question) or _POINTER.search(question) or len(content_words(question)) <= 1)
+    return bool(_OPENER.search(question) or _POINTER.search(question) or _GROUP.search(question)
+                or len(content_words(question)) <= 1)
+
+
+def answer_names(answer: str) -> list[str]:
+    """The capitalised names of an answer ("Amsterdam", "Eindhoven"), for a follow-up that points at them."""
+    return list(dict.fromkeys(w for w in _ANSWER_NAME.findall(answer) if w.lower() not in _NOT_A_NAME
+                              and w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS))
 
 
 def follow_up_query(question: str, history: list[tuple[str, str]], force: bool = False) -> str:
@@ -124,6 +137,8 @@ def follow_up_query(question: str, history: list[tuple[str, str]], force: bool =
     # a second question that stood alone ("Which items need a receipt?" after one about expense claims) left the
     # third ("And when is the money paid back?") without the conversation's subject.
     earlier = [content_words(previous_query), codes(previous_answer)]
+    if _GROUP.search(question):
+        earlier.insert(0, answer_names(previous_answer))
     earlier += [content_words(q) for q, _ in reversed(history[:-1])]
     carried = [w for words in earlier for w in words if w.lower() not in have]
     carried = list(dict.fromkeys(carried))[:MAX_CARRIED]

@@ -99,6 +99,34 @@ def table_answer(question: str, sources: dict[int, str]) -> str | None:
     return f"{listed} {singular if len(names) == 1 else plural} {article}{feature} [{number}]."
 
 
+# "the smaller of the two", "the most desks": the row whose cell is least or greatest, of the rows named (or all).
+_EXTREME = re.compile(r"\bthe\s+(?P<word>smaller|smallest|fewer|fewest|least|lower|lowest|cheaper|cheapest|"
+                      r"shorter|shortest|larger|largest|bigger|biggest|more|most|higher|highest|greater|greatest|"
+                      r"longer|longest)\b", re.I)
+_LEAST = frozenset("smaller smallest fewer fewest least lower lowest cheaper cheapest shorter shortest".split())
+_NUMBER = re.compile(r"^\D{0,4}(\d[\d,]*(?:\.\d+)?)\D{0,12}$")
+
+
+def _number(cell: str) -> float | None:
+    match = _NUMBER.match(cell.strip())
+    return float(match.group(1).replace(",", "")) if match else None
+
+
+def _extreme(question: str, found: list[tuple]) -> tuple | None:
+    """Of `found` cells (key, column, cell, number, named), the least or greatest the question asks for: among
+    the rows it names when it names two or more, else among all; None unless every cell is a number."""
+    match = _EXTREME.search(question)
+    if match is None:
+        return None
+    named = [f for f in found if f[4]]
+    pool = named if len(named) >= 2 else found
+    values = [_number(f[2]) for f in pool]
+    if len(pool) < 2 or any(v is None for v in values) or len({f[1] for f in pool}) != 1:
+        return None
+    pick = min if match.group("word").lower() in _LEAST else max
+    return pool[values.index(pick(values))]
+
+
 def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> str | None:
     """"How many desks does Eindhoven have?": the one cell of a table whose column the question names ("Desks")
     in the one row whose first cell it names ("Eindhoven"), cited ("Eindhoven: Desks 60 [2]."); None otherwise.
@@ -114,9 +142,14 @@ def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> st
             wanted = [i for i, name in enumerate(columns) if i and _stems(name) and _stems(name) <= asked]
             for row, key in zip(rows, keys):
                 others = set().union(*(k for k in keys if k is not key))
-                if len(wanted) == 1 and (key - others) & about and wanted[0] < len(row) and row[wanted[0]]:
-                    found.append((row[0], columns[wanted[0]], row[wanted[0]], number))
+                if len(wanted) == 1 and wanted[0] < len(row) and row[wanted[0]]:
+                    found.append((row[0], columns[wanted[0]], row[wanted[0]], number, bool((key - others) & about)))
+    extreme = _extreme(question, found)
+    if extreme is not None:
+        key, column, cell, number, _ = extreme
+        return f"{key}: {column} {cell} [{number}]."
+    found = [f for f in found if f[4]]
     if len({f[:3] for f in found}) != 1:
         return None
-    key, column, cell, number = found[0]
+    key, column, cell, number, _ = found[0]
     return f"{key}: {column} {cell} [{number}]."

@@ -170,6 +170,8 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     answers of tests/qa/sample-qa.jsonl (does the evidence hold them?): dev 0.959 → 0.986, test 0.845 → 0.901,
     where the bare "Repeatability: plus or minus 0.03 mm." lost to "The SK-220 carries a warranty…" for "How
     precisely does the SK-220 return to the same position?"; the title alone beat title + section heading.
+    `asked`: a follow-up as the user asked it (`question` is then its search query); each sentence's score against
+    it, times `asked_weight`, is added and the sum divided by 1 + asked_weight.
     """
     sentences = [Sentence(n, a, b, text[a:b]) for n, text in sources.items() for a, b in split_sentences(text)]
     first_row = 0  # a table row's header is the first row of its run of rows

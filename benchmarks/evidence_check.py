@@ -48,7 +48,8 @@ def main() -> int:
                 sources, _, _ = answerer.fit_sources(question, found)
                 row = {"id": turn["id"], "absent": turn["kind"] == "absent", "yes_no": is_yes_no(question),
                        "follow_up": query != question, "question": question, "p_yes": None, "gate": ""}
-                evidence = answerer.select(query, sources, found, asked=question)  # the gate reads its best sentence, as in answers
+                # the gate reads its best sentence, as in answers
+                evidence = answerer.select(query, sources, found, asked=question)
                 decision = answerer.gate(question, found, evidence)
                 if not decision.passed:
                     row["gate"] = decision.reason

@@ -209,8 +209,8 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
         ranked_by = float(next(with_title)) if titles.get(s.source) else s.cosine
         s.score = ranked_by + lexical_weight * _lexical(terms, s.text)
         if use_asked:  # divided back to one scale: the quote and figure thresholds read this score
-            s.score = (s.score + asked_weight * (float(by_asked[n]) + lexical_weight * _lexical(asked_terms, s.text))
-                       ) / (1 + asked_weight)
+            as_asked = float(by_asked[n]) + lexical_weight * _lexical(asked_terms, s.text)
+            s.score = (s.score + asked_weight * as_asked) / (1 + asked_weight)
     # Never empty: a header joins not_rows only with a data row after it, and data rows are ranked.
     ranked = sorted((i for i in range(len(sentences)) if i not in not_rows), key=lambda i: -sentences[i].score)
     best = next((sentences[i] for i in ranked if not _lead_in(sentences[i].text)), sentences[ranked[0]])

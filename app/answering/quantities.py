@@ -62,7 +62,8 @@ class Quantity:
     end: int = field(default=-1, compare=False)
 
 
-def _number(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
+    """One figure as written: "1,500", "0,30", "12.5", "five", "4th"."""
     word = text.lower()
     if word in _WORDS:
         return float(_WORDS[word])
@@ -133,7 +134,7 @@ def _number_points(text: str, taken: list[_Point]) -> list[_Point]:
     for match in _QUANTITY.finditer(text):
         if any(p.start <= match.start("number") < p.end for p in taken):
             continue
-        value = _number(match.group("number"))
+        value = parse_number(match.group("number"))
         if value is None:
             continue
         unit = None if match.group("money") else _unit(match.group("rest"))

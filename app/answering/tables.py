@@ -13,8 +13,10 @@ Anything else (no such column, other cell values, a feature no column names) is 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from app.answering.evidence import is_separator_row, table_cells
+from app.answering.quantities import parse_number
 from retrieval.tokenize import tokenize
 
 _WHICH = re.compile(r"^\W*(?:which|what)\s+(?:of\s+(?:our|the|your)\s+)?(?P<things>[\w -]+?)\s+"
@@ -104,24 +106,32 @@ _EXTREME = re.compile(r"\bthe\s+(?P<word>smaller|smallest|fewer|fewest|least|low
                       r"shorter|shortest|larger|largest|bigger|biggest|more|most|higher|highest|greater|greatest|"
                       r"longer|longest)\b", re.I)
 _LEAST = frozenset("smaller smallest fewer fewest least lower lowest cheaper cheapest shorter shortest".split())
-_NUMBER = re.compile(r"^\D{0,4}(\d[\d,]*(?:\.\d+)?)\D{0,12}$")
+_NUMBER = re.compile(r"^\D{0,4}(\d[\d,]*(?:\.\d+)?)\D{0,12}$")  # a cell that is one figure ("140", "EUR 1,500")
+
+
+class _Cell(NamedTuple):
+    key: str  # the row's first cell
+    column: str
+    value: str
+    source: int
+    named: bool  # the question (or the conversation) names the row
 
 
 def _number(cell: str) -> float | None:
     match = _NUMBER.match(cell.strip())
-    return float(match.group(1).replace(",", "")) if match else None
+    return parse_number(match.group(1)) if match else None
 
 
-def _extreme(question: str, found: list[tuple]) -> tuple | None:
-    """Of `found` cells (key, column, cell, number, named), the least or greatest the question asks for: among
-    the rows it names when it names two or more, else among all; None unless every cell is a number."""
+def _extreme(question: str, found: list[_Cell]) -> _Cell | None:
+    """Of `found`, the cell the question asks for as least or greatest: among the rows it names when it names two
+    or more, else among all; None unless every cell is a number."""
     match = _EXTREME.search(question)
     if match is None:
         return None
-    named = [f for f in found if f[4]]
+    named = [f for f in found if f.named]
     pool = named if len(named) >= 2 else found
-    values = [_number(f[2]) for f in pool]
-    if len(pool) < 2 or any(v is None for v in values) or len({f[1] for f in pool}) != 1:
+    values = [_number(f.value) for f in pool]
+    if len(pool) < 2 or any(v is None for v in values) or len({f.column for f in pool}) != 1:
         return None
     pick = min if match.group("word").lower() in _LEAST else max
     return pool[values.index(pick(values))]
@@ -143,13 +153,12 @@ def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> st
             for row, key in zip(rows, keys):
                 others = set().union(*(k for k in keys if k is not key))
                 if len(wanted) == 1 and wanted[0] < len(row) and row[wanted[0]]:
-                    found.append((row[0], columns[wanted[0]], row[wanted[0]], number, bool((key - others) & about)))
-    extreme = _extreme(question, found)
-    if extreme is not None:
-        key, column, cell, number, _ = extreme
-        return f"{key}: {column} {cell} [{number}]."
-    found = [f for f in found if f[4]]
-    if len({f[:3] for f in found}) != 1:
-        return None
-    key, column, cell, number, _ = found[0]
-    return f"{key}: {column} {cell} [{number}]."
+                    found.append(_Cell(row[0], columns[wanted[0]], row[wanted[0]], number,
+                                       bool((key - others) & about)))
+    cell = _extreme(question, found)
+    if cell is None:
+        named = [f for f in found if f.named]
+        if len({f[:3] for f in named}) != 1:
+            return None
+        cell = named[0]
+    return f"{cell.key}: {cell.column} {cell.value} [{cell.source}]."

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    # `NAME=` (as .env.example writes an unset one) is "unset", not a number that fails to parse.
+    @field_validator("abstain_min_rerank", "llm_api_key", "model_dir", "password", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def models_path(self) -> Path:
         return self.model_dir or self.data_dir / "models"

@@ -22,6 +22,12 @@ def test_env_example_documents_every_setting_with_its_default():
             assert above.startswith("#") or above.startswith("ASKDOCS_"), f"{line} has no comment"
 
 
+def test_a_copy_of_env_example_loads_as_the_defaults():
+    # `cp .env.example .env` is what a user does first; an unset optional number (NAME=) once failed to parse.
+    copied = Settings(_env_file=ROOT / ".env.example")
+    assert copied.model_dump() == Settings(_env_file=None).model_dump()
+
+
 def test_secrets_are_not_printed(monkeypatch):
     monkeypatch.setenv("ASKDOCS_LLM_API_KEY", "sk-very-secret")
     monkeypatch.setenv("ASKDOCS_PASSWORD", "hunter2")

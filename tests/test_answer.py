@@ -221,6 +221,20 @@ def test_not_found_gives_way_to_the_quoted_best_sentence(retriever, embedder):
     assert strict.ask("How fast must a lost laptop be reported?").answer == NOT_FOUND
 
 
+def test_an_answer_the_citation_rule_removes_whole_gives_way_to_the_best_sentence(retriever, embedder):
+    # The model found the passage but misquoted its figure; the rule removes it, and the passage itself is shown.
+    question = "How fast must a lost laptop be reported?"
+    llm = FakeListChatModel(responses=["A lost laptop must be reported within 4 hours [1]."])
+    answer = Answerer(retriever, llm, embedder=embedder, quote_fallback=5.0).ask(question)
+    assert answer.removed and answer.answer.startswith("The documents say: “Report a lost laptop")
+    assert not answer.abstained and answer.sources[0].cited
+    refused = Answerer(retriever, FakeListChatModel(responses=[NOT_FOUND]), embedder=embedder, quote_fallback=5.0)
+    assert refused.ask(question).answer == NOT_FOUND, "a plain not found keeps the quote fallback's own bar"
+    yes_no = Answerer(retriever, FakeListChatModel(responses=["Yes, within 90 minutes [1]."]), embedder=embedder,
+                      quote_fallback=5.0).ask("Must a lost laptop be reported?")
+    assert yes_no.abstained and not yes_no.answer.startswith("The documents say"), "a quote is no yes or no"
+
+
 class JudgingModel(FakeListChatModel):
     """A fake model that also gives first-token probabilities, as the local engine does."""
 

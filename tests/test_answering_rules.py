@@ -387,3 +387,21 @@ def test_a_yes_no_question_about_a_figure_is_decided_by_the_bound_its_sentence_s
     assert figure_verdict("Can I check in my desk at 10:45?",
                           "A booking not checked in by 10:30 is released.") is None, "a lone clock time is no rule"
     assert figure_verdict("Can the arm carry 10 kg?", "The gripper weighs 12 kg.") is None, "no word in common"
+
+
+def test_a_quote_stands_in_only_with_the_kind_of_figure_asked_for():
+    from app.answering.citations import gives_what_is_asked
+
+    assert not gives_what_is_asked("How much does the SK-220 cost?", "The SK-220 weighs 33.5 kg.")
+    assert gives_what_is_asked("How much does the SK-220 cost?", "The SK-220 costs EUR 24,000.")
+    claim = "Expense claims are submitted within 30 days of the end of the trip."
+    assert gives_what_is_asked("How long after the trip can I still claim it?", claim)
+    assert not gives_what_is_asked("How soon must I report it?", "Report it to the security hotline.")
+    assert gives_what_is_asked("How soon must I report it?", "Report it immediately to the security hotline.")
+    speed = "Maximum tool speed: 2 m/s (collaborative mode: 250 mm/s)."
+    assert not gives_what_is_asked("What is the maximum joint speed in degrees per second?", speed)
+    assert gives_what_is_asked("What is the maximum tool speed in mm per second?", speed)
+    assert gives_what_is_asked("Who approves it?", speed), "a question that asks for no figure takes any sentence"
+    assert gives_what_is_asked("What is the hotel limit in Vienna?", "The limit is EUR 160 in most cities.")
+    assert not gives_what_is_asked("And what does it cost?", "The SK-220 carries a warranty of 36 months."), \
+        "a price asked as 'what does it cost'"

@@ -54,11 +54,14 @@ class SentenceChecker:
         self._buffer = " ".join(rest)
         return self._emit(done)
 
-    def flush(self, quote: str | None = None) -> str:
-        """The rest of the answer; with `quote`, a "not found" is replaced by it."""
+    def flush(self, quote: str | None = None, quote_if_removed: str | None = None) -> str:
+        """The rest of the answer; with `quote`, a "not found" is replaced by it, and with `quote_if_removed`, an
+        answer whose every sentence was removed (the model found something, but said it unsupported)."""
         sentences = split_sentences(self._prepare(self._buffer))
         self._buffer = ""
         shown = self._emit(sentences)
+        if quote is None and self.removed:
+            quote = quote_if_removed
         if quote is not None and self.found_nothing:
             self.kept, self._held, self.quoted = [quote], [], True
             return self._join(shown, quote)

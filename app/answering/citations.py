@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from app.answering.quantities import UNITS, quantities
 from retrieval.tokenize import tokenize
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -220,9 +221,32 @@ def states_money(text: str) -> bool:
     return _MONEY.search(text) is not None
 
 
+def gives_what_is_asked(question: str, sentence: str) -> bool:
+    """False when `sentence` cannot answer `question` for the kind of figure it asks: a price without one, a
+    duration ("how long", "how soon") without a time, a figure in the units it names ("in degrees per second")
+    without one in those units (the SK-220's "2 m/s" for its joint speed in degrees per second)."""
+    if asks_for_money(question) and not states_money(sentence):
+        return False
+    stated = {q.family for q in quantities(sentence, lone_points=True)}
+    if _DURATION_QUESTION.search(question) and not stated & _TIME_FAMILIES \
+            and not _AT_ONCE.search(sentence):
+        return False
+    asked = {UNITS[w][0] for w in (_singular(w) for w in _IN_UNITS.findall(question.lower())) if w in UNITS}
+    return not asked or bool(asked & stated)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and word[:-1] in UNITS else word
+
+
 _MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|pay|paid|spend|budget|fee|fees|allowance|"
                              r"reimburse[sd]?|contribute[sd]?|charge[sd]?)\b|\b(?:what|which) (?:is|are) the "
-                             r"(?:price|cost|fee)s?\b|\bhow much (?:money|does it cost)\b", re.I)
+                             r"(?:price|cost|fee)s?\b|\bhow much (?:money|does it cost)\b|"
+                             r"\bwhat (?:does|do|did|will|would) (?:[\w-]+\s+){1,4}cost\b", re.I)
+_DURATION_QUESTION = re.compile(r"\bhow (?:long|soon|quickly|fast|often)\b|\bwithin how\b", re.I)
+_IN_UNITS = re.compile(r"\bin\s+([a-z°%]+)")  # "in degrees per second", "in kg": the unit the answer is to be in
+_TIME_FAMILIES = frozenset({"time", "hour", "day", "month", "year", "clock", "weekday"})
+_AT_ONCE = re.compile(r"\b(?:immediately|at once|right away|same day|straight away|as soon as)\b", re.I)
 _MONEY = re.compile(r"(?:EUR|USD|GBP|CHF|€|\$|£)\s?\d|\d\s?(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds|cents?|€|"
                     r"million|billion)\b|\bfree\b|\bno (?:cost|charge)\b", re.I)
 

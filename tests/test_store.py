@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ingest.errors import EmbeddingModelMismatchError, StoreLockedError
-from ingest.store import ChunkStore
+from ingest.store import EF_SEARCH, ChunkStore
 from ingest.types import Chunk, DocumentRecord
 
 
@@ -71,6 +71,19 @@ def test_model_mismatch_is_refused(store_location, embedder):
         ChunkStore.open(model_id="model-b", dimension=384, **store_location)
     with pytest.raises(EmbeddingModelMismatchError, match="dimension"):
         ChunkStore.open(model_id="model-a", dimension=768, **store_location)
+
+
+def test_the_vector_search_walks_500_candidates_in_new_and_older_stores(store_location):
+    # Chroma's default ef_search (100) made the top 100 approximate and different from process to process.
+    def ef(store):
+        return store.chunks.configuration_json["hnsw"]["ef_search"]
+
+    old = ChunkStore.open(model_id="m", dimension=8, ef_search=100, **store_location)
+    assert ef(old) == 100
+    old.close()
+    store = ChunkStore.open(model_id="m", dimension=8, **store_location)
+    assert ef(store) == EF_SEARCH >= 400, "a store made before is set to the default when opened"
+    store.close()
 
 
 def test_second_process_is_refused_quickly(tmp_path):

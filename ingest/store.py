@@ -140,9 +140,7 @@ class ChunkStore:
                 configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}},
                 embedding_function=None,
             )
-            hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
-            if hnsw and hnsw.get("ef_search") != ef_search:  # a store made before, or with another setting
-                self.chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+            self._set_ef_search(ef_search)
             self.catalog = client.get_or_create_collection(
                 f"{collection}-catalog", embedding_function=None
             )
@@ -162,6 +160,17 @@ class ChunkStore:
         self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
         self._versions: tuple[str, dict[str, str]] | None = None  # (generation, committed versions)
         self._live_prefixes: frozenset[str] = frozenset()  # chunk-id prefixes of committed versions
+
+    def _set_ef_search(self, ef_search: int) -> None:
+        """A store made before (or with another value) gets `ef_search`; one that refuses still opens."""
+        hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
+        if not hnsw or hnsw.get("ef_search") == ef_search:
+            return
+        try:
+            self.chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+        except Exception as exc:  # e.g. a server that does not let this client change the collection
+            logger.warning("could not set ef_search=%d on the chunk collection (%s); searching with %s",
+                           ef_search, exc, hnsw.get("ef_search"))
 
     @classmethod
     def open(cls, *, collection: str, model_id: str, dimension: int, data_dir: str | Path | None = None,

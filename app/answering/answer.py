@@ -467,7 +467,9 @@ class Answerer:
         answer.answer = text
         answer.removed = checker.removed
         if checker.quoted:
-            answer.notes.append("the model found no answer; the best-matching sentence of the sources is quoted")
+            answer.notes.append("what the model wrote was not in its sources; the best-matching sentence of the "
+                                "sources is quoted" if checker.removed else
+                                "the model found no answer; the best-matching sentence of the sources is quoted")
         if checker.removed:
             answer.notes.append(f"{len(checker.removed)} sentence(s) of the model were removed: their sources do "
                                 f"not say what they claim")

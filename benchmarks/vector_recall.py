@@ -40,8 +40,8 @@ def _queries(n: int) -> list[str]:
     return [q["text"] for q in read_jsonl(SCIFACT / "queries.jsonl")][:n]
 
 
-def one(args) -> None:
-    """In its own process: search with one ef_search; print the ids found and the times as JSON."""
+def _open(args, **options):
+    """(store, embedder): the store of `args`, opened to read; `options` go to ChunkStore.open."""
     from app.settings import Settings
     from app.wiring import make_embedder
     from ingest.store import ChunkStore
@@ -49,7 +49,13 @@ def one(args) -> None:
     embedder = make_embedder(Settings())
     folder, collection = _store_location(args)
     store = ChunkStore.open(data_dir=folder, collection=collection, model_id=embedder.model_id,
-                            dimension=embedder.dimension, ef_search=args.one, writer=False)
+                            dimension=embedder.dimension, writer=False, **options)
+    return store, embedder
+
+
+def one(args) -> None:
+    """In its own process: search with one ef_search; print the ids found and the times as JSON."""
+    store, embedder = _open(args, ef_search=args.one)
     vectors = [embedder.embed_query(q) for q in _queries(args.queries)]
     store.query_ids(vectors[0], 100)  # the index is loaded on the first search
     found, times = [], []
@@ -62,14 +68,8 @@ def one(args) -> None:
 
 
 def exact(args) -> list[set[str]]:
-    from app.settings import Settings
-    from app.wiring import make_embedder
-    from ingest.store import ChunkStore
-
-    embedder = make_embedder(Settings())
-    folder, collection = _store_location(args)
-    store = ChunkStore.open(data_dir=folder, collection=collection, model_id=embedder.model_id,
-                            dimension=embedder.dimension, writer=False)
+    """The exact top 100 of each query, by numpy over every vector of the store."""
+    store, embedder = _open(args)
     ids, blocks, offset = [], [], 0
     while True:
         got = store.chunks.get(include=["embeddings"], limit=5000, offset=offset)

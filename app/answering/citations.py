@@ -227,11 +227,13 @@ def gives_what_is_asked(question: str, sentence: str) -> bool:
     without one in those units (the SK-220's "2 m/s" for its joint speed in degrees per second)."""
     if asks_for_money(question) and not states_money(sentence):
         return False
-    stated = {q.family for q in quantities(sentence, lone_points=True)}
-    if _DURATION_QUESTION.search(question) and not stated & _TIME_FAMILIES \
-            and not _AT_ONCE.search(sentence):
-        return False
+    duration = _DURATION_QUESTION.search(question) is not None
     asked = {UNITS[w][0] for w in (_singular(w) for w in _IN_UNITS.findall(question.lower())) if w in UNITS}
+    if not duration and not asked:
+        return True  # no figure of a kind to look for: the sentence's figures need not be read
+    stated = {q.family for q in quantities(sentence, lone_points=True)}
+    if duration and not stated & _TIME_FAMILIES and not _AT_ONCE.search(sentence):
+        return False
     return not asked or bool(asked & stated)
 
 

@@ -384,3 +384,14 @@ def test_a_table_cut_at_a_chunks_end_is_read_with_the_chunk_that_goes_on():
     joined = Answerer._with_next_chunk([first, rest])
     assert joined[1] == page and joined[2] == rest.text
     assert table_answer("Which sites have a canteen?", joined) == "Oslo has a canteen [1]."
+
+
+def test_a_sentence_cited_to_the_wrong_source_is_cited_to_the_one_that_says_it(retriever, embedder):
+    question = "Is annual leave the same for full-time employees?"
+    first = Answerer(retriever, FakeListChatModel(responses=["x"]), embedder=embedder).ask(question)
+    leave = next(s.number for s in first.sources if s.file == "leave.txt")
+    other = next(s.number for s in first.sources if s.file != "leave.txt")
+    llm = FakeListChatModel(responses=[f"Yes, full-time employees get their annual leave [{other}]."])
+    answer = Answerer(retriever, llm, embedder=embedder).ask(question)
+    assert answer.answer == f"Yes, full-time employees get their annual leave [{leave}]."
+    assert [s.file for s in answer.sources if s.cited] == ["leave.txt"]

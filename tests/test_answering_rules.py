@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.answering.checker import SentenceChecker
-from app.answering.citations import check_citations, claims
+from app.answering.citations import check_citations, claims, recite
 from app.answering.evidence import select_evidence, split_sentences
 from app.answering.followup import conversation_context, follow_up_query, is_follow_up, swap_follow_up
 from app.answering.gate import decide, question_codes
@@ -405,3 +405,23 @@ def test_a_quote_stands_in_only_with_the_kind_of_figure_asked_for():
     assert gives_what_is_asked("What is the hotel limit in Vienna?", "The limit is EUR 160 in most cities.")
     assert not gives_what_is_asked("And what does it cost?", "The SK-220 carries a warranty of 36 months."), \
         "a price asked as 'what does it cost'"
+
+
+def test_a_sentence_moves_to_the_source_that_says_it():
+    sources = {1: "employee-handbook.md\nParental leave: 16 weeks at full pay.",
+               2: "travel-expenses.txt\nMileage is paid at EUR 0.30 per kilometre.",
+               3: "sk-220-datasheet.pdf\nPayload: 12 kg."}
+    lowered = {n: t.lower() for n, t in sources.items()}
+    support = {1: 0.71, 2: 0.42, 3: 0.10}
+    assert recite("Yes, it is paid [2].", support, lowered, "Is it paid?") == "Yes, it is paid [1]."
+    assert recite("Yes, it is paid [2].", {1: 0.50, 2: 0.42, 3: 0.1}, lowered, "Is it paid?") \
+        == "Yes, it is paid [2].", "within the margin the model's marker stands"
+    # The best-matching source must also hold the sentence's claims: 12 kg is only in [3].
+    assert recite("It carries 12 kg [3].", {1: 0.9, 2: 0.2, 3: 0.3}, lowered, "What does it carry?") \
+        == "It carries 12 kg [3]."
+    assert recite("It is paid [1].", support, lowered) == "It is paid [1]."
+
+    checker = SentenceChecker("Is it paid?", sources, support=lambda sentence: support)
+    checker.feed("Yes, it is paid [2]. ")
+    checker.flush()
+    assert checker.text == "Yes, it is paid [1]."

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from app.answering.citations import (cited_numbers, clean_markers, ground_sentence, grounding_texts, is_refusal,
-                                     normalize_markers, split_sentences)
+                                     normalize_markers, recite, split_sentences)
 from app.answering.subject import swapped_subject
 
 # Markdown images, inline or by reference, could exfiltrate the chat through a URL.
@@ -20,9 +20,14 @@ class SentenceChecker:
     may give way to the quoted best sentence."""
 
     def __init__(self, question: str, source_texts: dict[int, str],
-                 similarity: Callable[[str, str], float] | None = None):
+                 similarity: Callable[[str, str], float] | None = None,
+                 support: Callable[[str], dict[int, float]] | None = None, recite_margin: float = 0.1):
         self.question = question
         self.similarity = similarity  # of two short phrases, for the swapped-subject rule (None: not applied)
+        # {source number: how closely it says a sentence}, to re-cite a sentence to the source that says it
+        # (None: markers stay as the model wrote them).
+        self.support = support
+        self.recite_margin = recite_margin
         self.source_texts = source_texts
         self._lowered = grounding_texts(source_texts)
         self._buffer = ""
@@ -95,6 +100,8 @@ class SentenceChecker:
                 swapped = self._swapped(shown)
                 if swapped:
                     shown, why = None, f"{sentence} (its source gives that figure for {swapped})"
+                elif self.support is not None and cited_numbers(shown):
+                    shown = recite(shown, self.support(shown), self._lowered, self.question, self.recite_margin)
             if shown is None:
                 self.removed.append(why)
                 continue

@@ -10,7 +10,7 @@ lead-in, and handed to the model in document order under their source's number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,18 @@ class Evidence:
     by_source: dict[int, list[Sentence]]
     best: Sentence | None  # the best-scoring sentence overall (shown before the answer arrives)
     best_cosine: float | None = None  # the highest cosine of any sentence to the question (for the gate)
+    sentences: list[Sentence] = field(default_factory=list)  # every sentence of the sources, kept or not
+    vectors: np.ndarray | None = None  # their embeddings (unit vectors), row by row
+
+    def support(self, vector: np.ndarray) -> dict[int, float]:
+        """{source number: the highest cosine of any of its sentences to `vector`}: which source says it."""
+        if self.vectors is None or not self.sentences:
+            return {}
+        cosines = self.vectors @ np.asarray(vector)
+        out: dict[int, float] = {}
+        for s, cosine in zip(self.sentences, cosines):
+            out[s.source] = max(out.get(s.source, -1.0), float(cosine))
+        return out
 
     def text(self, number: int) -> str:
         """The kept sentences of one source: neighbours joined by a space, gaps marked with an ellipsis; table
@@ -234,4 +246,4 @@ def select_evidence(question: str, sources: dict[int, str], embedder, max_senten
     by_source: dict[int, list[Sentence]] = {}
     for i in sorted(keep):
         by_source.setdefault(sentences[i].source, []).append(sentences[i])
-    return Evidence(by_source, best, max(sentences[i].cosine for i in ranked))
+    return Evidence(by_source, best, max(sentences[i].cosine for i in ranked), sentences, matrix[:len(texts)])

@@ -82,6 +82,10 @@ def named_organisations(question: str, organisations: list[str]) -> list[str]:
                 if len(text) < 2:
                     continue
                 for org, (key, ends) in keys.items():
+                    # Part of a name, and the question's name goes on with other words: "American Express" is not
+                    # American Water Works.
+                    if len(text) < len(key) and j + 1 < len(run):
+                        continue
                     if key.startswith(text) and len(text) in ends:
                         if len(text) > best_len:
                             best, best_len = [org], len(text)

@@ -222,14 +222,19 @@ def test_not_found_gives_way_to_the_quoted_best_sentence(retriever, embedder):
 
 
 def test_an_answer_the_citation_rule_removes_whole_gives_way_to_the_best_sentence(retriever, embedder):
-    # The model found the passage but misquoted its figure; the rule removes it, and the passage itself is shown.
-    question = "How fast must a lost laptop be reported?"
-    llm = FakeListChatModel(responses=["A lost laptop must be reported within 4 hours [1]."])
+    # The model read the passage's figure but pinned a place on it that the passage never names: the rule removes
+    # the sentence, and the passage itself is shown.
+    question = "What is the per diem for meals?"
+    llm = FakeListChatModel(responses=["The per diem is EUR 45 per day in Oslo [1]."])
     answer = Answerer(retriever, llm, embedder=embedder, quote_fallback=5.0).ask(question)
-    assert answer.removed and answer.answer.startswith("The documents say: “Report a lost laptop")
+    assert answer.removed and answer.answer.startswith("The documents say: “The per diem for meals is EUR 45")
     assert not answer.abstained and answer.sources[0].cited and any("not in its sources" in n for n in answer.notes)
     refused = Answerer(retriever, FakeListChatModel(responses=[NOT_FOUND]), embedder=embedder, quote_fallback=5.0)
     assert refused.ask(question).answer == NOT_FOUND, "a plain not found keeps the quote fallback's own bar"
+    # A figure the passage does not hold: the model did not answer from it, and the passage is no answer either.
+    other = Answerer(retriever, FakeListChatModel(responses=["A lost laptop must be reported within 4 hours [1]."]),
+                     embedder=embedder, quote_fallback=5.0).ask("How fast must a lost laptop be reported?")
+    assert other.removed and other.abstained and not other.answer.startswith("The documents say")
     yes_no = Answerer(retriever, FakeListChatModel(responses=["Yes, within 90 minutes [1]."]), embedder=embedder,
                       quote_fallback=5.0).ask("Must a lost laptop be reported?")
     assert yes_no.abstained and not yes_no.answer.startswith("The documents say"), "a quote is no yes or no"
@@ -395,3 +400,13 @@ def test_a_sentence_cited_to_the_wrong_source_is_cited_to_the_one_that_says_it(r
     answer = Answerer(retriever, llm, embedder=embedder).ask(question)
     assert answer.answer == f"Yes, full-time employees get their annual leave [{leave}]."
     assert [s.file for s in answer.sources if s.cited] == ["leave.txt"]
+
+
+def test_a_follow_up_answered_off_the_conversations_subject_ends_as_not_found(retriever):
+    history = [("How do I report a lost laptop?", "To the security hotline within one hour [1].")]
+    sources = Answerer(retriever, FakeListChatModel(responses=["x"])).ask("And how fast?", history).sources
+    travel = next(s.number for s in sources if s.file == "travel.txt")
+    llm = FakeListChatModel(responses=[f"It is EUR 45 per full travel day [{travel}]."])
+    answer = Answerer(retriever, llm).ask("And how fast?", history)
+    assert answer.abstained and len(answer.removed) == 1
+    assert "neither it nor its sources mention" in answer.removed[0] and "laptop" in answer.removed[0]

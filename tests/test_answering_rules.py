@@ -425,3 +425,16 @@ def test_a_sentence_moves_to_the_source_that_says_it():
     checker.feed("Yes, it is paid [2]. ")
     checker.flush()
     assert checker.text == "Yes, it is paid [1]."
+
+
+def test_a_follow_up_answered_from_a_source_off_the_conversations_subject_is_removed():
+    sources = {1: "it-security-policy.html\nPasswords are stored in the company password manager.",
+               2: "office-locations.md\nOn your team's office day, the app keeps a block of desks together."}
+    checker = SentenceChecker("And where should I keep it?", sources, subject=frozenset({"password"}))
+    checker.feed("The app keeps a block of desks for the team together [2]. ")
+    checker.flush()
+    assert checker.text == "" and "mention password" in checker.removed[0]
+    kept = SentenceChecker("And where should I keep it?", sources, subject=frozenset({"password"}))
+    kept.feed("Keep it in the company password manager [1]. ")
+    kept.flush()
+    assert kept.text == "Keep it in the company password manager [1]."

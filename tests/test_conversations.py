@@ -65,7 +65,11 @@ def test_a_chat_is_saved_and_reopens_with_its_sources(store, tmp_path, embedder)
         chat_messages, chat_history, reopened, sources, picks, state, status = saved.open(current["id"], alice)
         assert [m["content"] for m in chat_messages if m["role"] == "user"] == [
             "What does error E-104 mean?", "How long is the warranty?"]
-        assert "thirty-six months" in chat_messages[-1]["content"] and "[[1]](#source-1)" in chat_messages[-1]["content"]
+        # the model wrote [1]; the sentence is cited to the source that says it, wherever retrieval ranked it
+        (warranty,) = [s for s in reopened["sources"] if "thirty-six months" in s["text"]]
+        n = warranty["number"]
+        assert "thirty-six months" in chat_messages[-1]["content"] and f"[[{n}]](#source-{n})" in chat_messages[-1]["content"]
+        assert [s["number"] for s in reopened["sources"] if s["cited"]] == [n]
         assert reopened["sources"][0]["file"] == "manual.pdf" and "manual.pdf" in sources
         assert picks["value"].startswith("[1] manual.pdf p.") and state == current
         assert chat_history[0] == ("What does error E-104 mean?", "Error E-104 means the encoders disagree [1].")

@@ -24,6 +24,14 @@ def test_names_are_matched_by_the_start_of_the_organisation_name():
     assert named_organisations("What is the beta of the alpha factor?", orgs) == [], "lower-case words are not names"
 
 
+def test_part_of_a_name_does_not_route_when_the_questions_name_goes_on():
+    orgs = ["American Water Works Company, Inc.", "American Express Co"]
+    assert named_organisations("What was American Express's FY2022 revenue?", orgs) == ["American Express Co"]
+    assert named_organisations("What was American Express's FY2022 revenue?", orgs[:1]) == [], \
+        "American Express is not American Water Works"
+    assert named_organisations("Did American's margin improve?", orgs[:1]) == [orgs[0]], "a name's start alone routes"
+
+
 def test_route_prefers_the_named_year_and_keeps_documents_naming_no_organisation():
     chosen = route("What was Alpha's FY2022 revenue?", PROFILES)
     assert chosen.doc_ids == ["a-2022.pdf", "notes.md"] and "2022" in chosen.reason

@@ -20,6 +20,7 @@ from app.answering.tables import cell_answer, table_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
+from retrieval.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ ASKED_WEIGHT = 0.5
 # say), the best sentence is quoted from this score on, below the quote fallback for a "not found": the model and
 # the evidence check both found an answer there. Dev turns that ended so: the one whose best sentence holds the
 # answer scored 0.59; the absent ones 0.44 and 0.54 (the latter asks a price and gets none). Yes/no questions
-# are not quoted so: a sentence is no verdict.
+# are not quoted so: a sentence is no verdict. And only a sentence holding a figure or code of a removed one
+# (SentenceChecker._misquoted): UDA and FinanceBench-dev answers showed quotes of sentences the model had not read.
 REMOVED_QUOTE_MIN_SCORE = 0.5
 # A sentence moves to another source's marker when that source's best sentence matches it (with the search query
 # before it) by this much more cosine than every source it cites. Dev answers of tests/qa/sample-qa.jsonl replayed:
@@ -318,7 +320,8 @@ class Answerer:
         # Dev conversations of tests/qa/sample-qa.jsonl: follow-ups right 0.667 → 0.733.
         messages = answer_messages(query if history else question, blocks)
         checker = SentenceChecker(question, self._check_texts(found, sources), self._similarity(),
-                                  self._support(query, evidence), RECITE_MARGIN)
+                                  self._support(query, evidence), RECITE_MARGIN,
+                                  frozenset(tokenize(query)) - frozenset(tokenize(question)) if history else frozenset())
         pieces: list[str] = []
         llm_started = time.perf_counter()
         try:

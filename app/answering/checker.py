@@ -6,9 +6,10 @@ import re
 
 from collections.abc import Callable
 
-from app.answering.citations import (cited_numbers, clean_markers, ground_sentence, grounding_texts, is_refusal,
-                                     normalize_markers, recite, split_sentences)
+from app.answering.citations import (claims, cited_numbers, clean_markers, ground_sentence, grounding_texts,
+                                     holds, is_refusal, normalize_markers, recite, split_sentences, strip_markers)
 from app.answering.subject import swapped_subject
+from retrieval.tokenize import tokenize
 
 # Markdown images, inline or by reference, could exfiltrate the chat through a URL.
 _IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
@@ -21,13 +22,19 @@ class SentenceChecker:
 
     def __init__(self, question: str, source_texts: dict[int, str],
                  similarity: Callable[[str, str], float] | None = None,
-                 support: Callable[[str], dict[int, float]] | None = None, recite_margin: float = 0.1):
+                 support: Callable[[str], dict[int, float]] | None = None, recite_margin: float = 0.1,
+                 subject: frozenset[str] = frozenset()):
         self.question = question
         self.similarity = similarity  # of two short phrases, for the swapped-subject rule (None: not applied)
         # {source number: how closely it says a sentence}, to re-cite a sentence to the source that says it
         # (None: markers stay as the model wrote them).
         self.support = support
         self.recite_margin = recite_margin
+        # A follow-up's subject: the terms its search query adds to it as asked ("password" for "And where should
+        # I keep it?"). A cited sentence that names none of them, cited to sources that name none either, answers
+        # something else: "The app keeps a block of desks for the team together [3]".
+        self.subject = subject
+        self._terms = {n: set(tokenize(t)) for n, t in source_texts.items()} if subject else {}
         self.source_texts = source_texts
         self._lowered = grounding_texts(source_texts)
         self._buffer = ""
@@ -35,6 +42,7 @@ class SentenceChecker:
         self._shown_any = False
         self.kept: list[str] = []
         self.removed: list[str] = []
+        self._removed_sentences: list[str] = []  # as the model wrote them
         self.quoted = False
 
     @property
@@ -65,7 +73,7 @@ class SentenceChecker:
         sentences = split_sentences(self._prepare(self._buffer))
         self._buffer = ""
         shown = self._emit(sentences)
-        if quote is None and self.removed:
+        if quote is None and self.removed and quote_if_removed is not None and self._misquoted(quote_if_removed):
             quote = quote_if_removed
         if quote is not None and self.found_nothing:
             self.kept, self._held, self.quoted = [quote], [], True
@@ -92,6 +100,24 @@ class SentenceChecker:
         found = [swapped_subject(sentence, self.question, self._lowered[n], self.similarity) for n in cited]
         return found[0] if all(found) else None
 
+    def _misquoted(self, quote: str) -> bool:
+        """Whether a removed sentence has a figure or code that `quote` holds: the model answered from that sentence
+        but said it wrong ("You can still claim the mileage after 30 days" for "Expense claims are submitted within
+        30 days of the end of the trip"). Otherwise the quote would answer what the model could not: on UDA and
+        FinanceBench-dev answers it quoted an Oklahoma court sentence for "how many supreme court justices" (the
+        model's "15" removed) and statement lines for ratios the model had computed wrongly; each of those quotes
+        held none of the removed sentence's figures, and each right quote on the dev questions of
+        tests/qa/sample-qa.jsonl held one."""
+        held = grounding_texts({0: quote})[0]
+        return any(any(ch.isdigit() for ch in claim) and holds(claim, held)
+                   for sentence in self._removed_sentences for claim in claims(sentence, self.question))
+
+    def _off_conversation(self, sentence: str) -> bool:
+        cited = [n for n in cited_numbers(sentence) if n in self._terms]
+        if not self.subject or not cited or self.subject & set(tokenize(strip_markers(sentence))):
+            return False
+        return not any(self.subject & self._terms[n] for n in cited)
+
     def _emit(self, sentences: list[str]) -> str:
         out = []
         for sentence in sentences:
@@ -100,10 +126,13 @@ class SentenceChecker:
                 swapped = self._swapped(shown)
                 if swapped:
                     shown, why = None, f"{sentence} (its source gives that figure for {swapped})"
+                elif self._off_conversation(shown):
+                    shown, why = None, f"{sentence} (neither it nor its sources mention {', '.join(sorted(self.subject))})"
                 elif self.support is not None and cited_numbers(shown):
                     shown = recite(shown, self.support(shown), self._lowered, self.question, self.recite_margin)
             if shown is None:
                 self.removed.append(why)
+                self._removed_sentences.append(sentence)
                 continue
             self.kept.append(shown)
             (self._held if is_refusal(shown) else out).append(shown)

@@ -132,7 +132,8 @@ def _in(claim: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(claim)}(?![\w]|\.\d)", text) is not None
 
 
-def _holds(claim: str, text: str) -> bool:
+def holds(claim: str, text: str) -> bool:
+    """Whether `text` (lower-cased, see `grounding_texts`) states `claim` (see `claims`)."""
     if claim.lower() in _CALENDAR_NAMES and _in(claim.lower()[:3], text):  # "Monday" of "Mon–Fri 08:00–18:00"
         return True
     return _in(claim, text) or (claim.replace(",", "") != claim and _in(claim.replace(",", ""), text))
@@ -163,7 +164,7 @@ def ground_sentence(sentence: str, source_texts: dict[int, str], question: str =
             return None, f"{sentence} (no source says {', '.join(found)})", False
         return _add_marker(sentence, best), "", True
     cited_text = " ".join(source_texts[n] for n in numbers)
-    missing = [c for c in found if not _holds(c, cited_text)]
+    missing = [c for c in found if not holds(c, cited_text)]
     off_subject = _off_subject(sentence, question, cited_text) if found else []
     if missing or off_subject:
         # Small models often cite the neighbouring number: a sentence that another source supports keeps
@@ -189,7 +190,7 @@ def recite(sentence: str, support: dict[int, float], source_texts: dict[int, str
     if not numbers or not support:
         return sentence
     found = claims(sentence, question)
-    holders = [n for n in support if n in source_texts and all(_holds(c, source_texts[n]) for c in found)
+    holders = [n for n in support if n in source_texts and all(holds(c, source_texts[n]) for c in found)
                and not (found and _off_subject(sentence, question, source_texts[n]))]
     if not holders:
         return sentence
@@ -201,7 +202,7 @@ def recite(sentence: str, support: dict[int, float], source_texts: dict[int, str
 
 def _best_holder(sentence: str, found: list[str], source_texts: dict[int, str], question: str = "") -> int | None:
     """The source that holds every claim, mentions the sentence's subject, and shares most of its terms."""
-    holders = [n for n, t in source_texts.items() if all(_holds(c, t) for c in found)
+    holders = [n for n, t in source_texts.items() if all(holds(c, t) for c in found)
                and not _off_subject(sentence, question, t)]
     return max(holders, key=lambda n: _overlap(sentence, source_texts[n])) if holders else None
 

@@ -438,3 +438,30 @@ def test_a_follow_up_answered_from_a_source_off_the_conversations_subject_is_rem
     kept.feed("Keep it in the company password manager [1]. ")
     kept.flush()
     assert kept.text == "Keep it in the company password manager [1]."
+    # a sentence re-cited to the source that says it is judged by that source
+    leave = {1: "employee-handbook.md\n- Parental leave: 16 weeks at full pay for every new parent.",
+             4: "travel-expenses.txt\nMeals are covered by a per diem of EUR 45 per full travel day."}
+    recited = SentenceChecker("Is it paid?", leave, support=lambda sentence: {1: 0.8, 4: 0.3},
+                              subject=frozenset({"parent", "leav"}))
+    recited.feed("Yes, it is paid [4]. ")
+    recited.flush()
+    assert recited.text == "Yes, it is paid [1]." and not recited.removed
+
+
+def test_a_yes_that_affirms_a_figure_no_source_meets_is_removed():
+    handbook = {1: "employee-handbook.md\n- Annual leave: 27 working days per calendar year.\n- A doctor's note is "
+                   "needed from the fourth day.",
+                2: "employee-handbook.md\nEmployees may work remotely up to three days per week."}
+    checker = SentenceChecker("Can I work a four-day week on full pay?", handbook)
+    checker.feed("Yes, you can work a four-day week on full pay [1]. ")
+    checker.flush()
+    assert checker.text == "" and "no source states four-day" in checker.removed[0]
+    # a figure within a stated bound is met; a "No" and the quote of a decided question are left alone
+    for question, sentence in [("Can I work remotely two days a week?", "Yes, you can work remotely two days a week [2]."),
+                               ("Can I work remotely four days a week?", "No, at most three days per week [2]."),
+                               ("Can I work remotely four days a week?",
+                                "Yes: the documents say “Employees may work remotely up to three days per week.” [2]")]:
+        checker = SentenceChecker(question, handbook)
+        checker.feed(sentence + " ")
+        checker.flush()
+        assert checker.text == sentence and not checker.removed, sentence

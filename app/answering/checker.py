@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from app.answering.citations import (claims, cited_numbers, clean_markers, ground_sentence, grounding_texts,
                                      holds, is_refusal, normalize_markers, recite, split_sentences, strip_markers)
+from app.answering.figures import unstated_figures
 from app.answering.subject import swapped_subject
 from retrieval.tokenize import tokenize
 
@@ -126,10 +127,15 @@ class SentenceChecker:
                 swapped = self._swapped(shown)
                 if swapped:
                     shown, why = None, f"{sentence} (its source gives that figure for {swapped})"
-                elif self._off_conversation(shown):
-                    shown, why = None, f"{sentence} (neither it nor its sources mention {', '.join(sorted(self.subject))})"
-                elif self.support is not None and cited_numbers(shown):
-                    shown = recite(shown, self.support(shown), self._lowered, self.question, self.recite_margin)
+                elif unstated := unstated_figures(self.question, shown, list(self._lowered.values())):
+                    shown, why = None, f"{sentence} (no source states {', '.join(unstated)})"
+                else:
+                    if self.support is not None and cited_numbers(shown):
+                        shown = recite(shown, self.support(shown), self._lowered, self.question, self.recite_margin)
+                    # after re-citing: "Yes, it is paid [4]" cites the travel policy, but the handbook says it
+                    if self._off_conversation(shown):
+                        shown, why = None, (f"{sentence} (neither it nor its sources mention "
+                                            f"{', '.join(sorted(self.subject))})")
             if shown is None:
                 self.removed.append(why)
                 self._removed_sentences.append(sentence)

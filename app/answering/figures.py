@@ -144,3 +144,24 @@ def figure_verdict(question: str, sentence: str, subject: str = "") -> tuple[boo
     if verdicts and all(v is True for v in verdicts):
         return True, part.strip()
     return None
+
+
+_YES = re.compile(r"^\W*yes\b(?!:\s*the documents say)", re.I)
+
+
+def unstated_figures(question: str, sentence: str, source_texts: list[str]) -> list[str]:
+    """The figures of a yes/no question that a "Yes" sentence affirms while no source states a figure they meet
+    (same unit, same period for a rate, within its bound): "Yes, you can work a four-day week on full pay" beside
+    a handbook that gives days per year, a fourth day of sick leave and remote work "up to three days per week".
+    The quote of a decided question ("Yes: the documents say …") states its own figure and is left alone."""
+    if not _YES.match(sentence):
+        return []
+    said = quantities(sentence, lone_points=True)
+    asked = [q for q in quantities(question, lone_points=True)
+             if any(s.family == q.family and s.value == q.value for s in said)]
+    if not asked:
+        return []
+    stated = [s for text in source_texts for s in quantities(text)]
+    return [question[q.start:q.end] for q in asked
+            if not any(s.family == q.family and (not q.per or s.per == q.per) and holds(q, s) is not False
+                       for s in stated)]

@@ -465,3 +465,13 @@ def test_a_yes_that_affirms_a_figure_no_source_meets_is_removed():
         checker.feed(sentence + " ")
         checker.flush()
         assert checker.text == sentence and not checker.removed, sentence
+
+
+def test_a_marker_after_an_abbreviation_stays_with_its_sentence():
+    sources = {1: "sk-220-datasheet.pdf\nThe service line answers 24 hours a day, also at night."}
+    checker = SentenceChecker("Can I call them at 3 a.m.?", sources)
+    for piece in ["Yes, you can call them at 3 a.m.", " [1", "]. They answer 24 hours a day [1]."]:
+        checker.feed(piece)
+    checker.flush()
+    assert checker.kept == ["Yes, you can call them at 3 a.m. [1].", "They answer 24 hours a day [1]."]
+    assert not checker.removed

@@ -59,7 +59,19 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """The sentences of an answer; markers after a sentence's full stop stay with it ("at 3 a.m. [1].")."""
+    out: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE.split(text) if s and s.strip()):
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group().strip()}"
+            piece = piece[lead.end():].strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+_LEADING_MARKERS = re.compile(r"^(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+[.!?]?")
 
 
 def check_citations(text: str, source_texts: dict[int, str], threshold: float = 0.5) -> list[CitationCheck]:

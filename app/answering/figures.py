@@ -150,9 +150,9 @@ _YES = re.compile(r"^\W*yes\b(?!:\s*the documents say)", re.I)
 
 
 def unstated_figures(question: str, sentence: str, source_texts: list[str]) -> list[str]:
-    """The figures of a yes/no question that a "Yes" sentence affirms while no source states a figure they meet
-    (same unit, same period for a rate, within its bound): "Yes, you can work a four-day week on full pay" beside
-    a handbook that gives days per year, a fourth day of sick leave and remote work "up to three days per week".
+    """The figures of a yes/no question that a "Yes" sentence affirms while the sources' figures of that unit (and
+    period, for a rate) all fail to meet them: "Yes, you can work a four-day week on full pay" beside a handbook
+    whose only days per week are remote work "up to three days per week".
     The quote of a decided question ("Yes: the documents say …") states its own figure and is left alone."""
     if not _YES.match(sentence):
         return []
@@ -162,6 +162,10 @@ def unstated_figures(question: str, sentence: str, source_texts: list[str]) -> l
     if not asked:
         return []
     stated = [s for text in source_texts for s in quantities(text)]
-    return [question[q.start:q.end] for q in asked
-            if not any(s.family == q.family and (not q.per or s.per == q.per) and holds(q, s) is not False
-                       for s in stated)]
+    unmet = []
+    for q in asked:
+        alike = [s for s in stated if s.family == q.family and (not q.per or s.per == q.per)]
+        # Sources silent on the unit cannot say ("3 a.m." beside "24 hours a day"); ones that speak of it must meet it.
+        if alike and all(holds(q, s) is False for s in alike):
+            unmet.append(question[q.start:q.end])
+    return unmet

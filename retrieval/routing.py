@@ -52,12 +52,15 @@ def _name_key(organisation: str) -> tuple[str, set[int]]:
 
 
 def _capitalised_runs(question: str) -> list[list[str]]:
-    runs, run = [], []
+    runs, run, previous_end = [], [], 0
     for m in _WORD.finditer(question):
         word = m.group()
-        gap = question[m.start() - 1] if m.start() else " "
+        # All that lies between two words, not just the last character: "for Adobe? Operating cash flow …" is two
+        # runs, and "Operating" no name that "Adobe" goes on with.
+        gap = question[previous_end:m.start()].strip(" ")
+        previous_end = m.end()
         if (word[0].isupper() or word[0].isdigit() and any(c.isalpha() for c in word)) and not _YEAR.fullmatch(word):
-            if run and gap not in " &-":
+            if run and gap not in ("", "&", "-"):
                 runs.append(run)
                 run = []
             run.append(word)

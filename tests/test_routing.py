@@ -30,6 +30,12 @@ def test_part_of_a_name_does_not_route_when_the_questions_name_goes_on():
     assert named_organisations("What was American Express's FY2022 revenue?", orgs[:1]) == [], \
         "American Express is not American Water Works"
     assert named_organisations("Did American's margin improve?", orgs[:1]) == [orgs[0]], "a name's start alone routes"
+    # a name ends at a sentence's end: "Adobe? Operating …" and "MGM Resorts? Answer …" do not go on
+    adobe = ["ADOBE SYSTEMS INCORPORATED", "ADOBE INC."]
+    assert named_organisations("What is the FY2015 operating cash flow ratio for Adobe? Operating cash flow ratio is "
+                               "defined as: cash from operations / total current liabilities.", adobe) == adobe
+    assert named_organisations("What is the FY2018 amount of accounts payable for MGM Resorts? Answer in USD "
+                               "millions.", ["MGM RESORTS INTERNATIONAL"]) == ["MGM RESORTS INTERNATIONAL"]
 
 
 def test_route_prefers_the_named_year_and_keeps_documents_naming_no_organisation():

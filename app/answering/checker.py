@@ -130,10 +130,14 @@ class SentenceChecker:
                 elif unstated := unstated_figures(self.question, shown, list(self._lowered.values())):
                     shown, why = None, f"{sentence} (no source states {', '.join(unstated)})"
                 else:
+                    as_cited = shown
                     if self.support is not None and cited_numbers(shown):
                         shown = recite(shown, self.support(shown), self._lowered, self.question, self.recite_margin)
-                    # after re-citing: "Yes, it is paid [4]" cites the travel policy, but the handbook says it
-                    if self._off_conversation(shown):
+                    # Off the conversation only when neither the source the model cited nor the one that says the
+                    # sentence names its subject: "Yes, it is paid [4]" cites the travel policy, and re-cited to the
+                    # handbook it stays; "The warranty lasts 36 months [1]", cited to the E-104 page, moves to the
+                    # warranty page and stays too.
+                    if self._off_conversation(as_cited) and self._off_conversation(shown):
                         shown, why = None, (f"{sentence} (neither it nor its sources mention "
                                             f"{', '.join(sorted(self.subject))})")
             if shown is None:

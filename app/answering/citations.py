@@ -15,6 +15,8 @@ from app.answering.quantities import UNITS, quantities
 from retrieval.tokenize import tokenize
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# Markers that open a piece split off after a full stop ("3 a.m. [1].": "[1]." belongs to the sentence before)
+_LEADING_MARKERS = re.compile(rf"^(?:{_MARKER.pattern}\s*)+[.!?]?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
@@ -69,9 +71,6 @@ def split_sentences(text: str) -> list[str]:
         if piece:
             out.append(piece)
     return out
-
-
-_LEADING_MARKERS = re.compile(r"^(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+[.!?]?")
 
 
 def check_citations(text: str, source_texts: dict[int, str], threshold: float = 0.5) -> list[CitationCheck]:

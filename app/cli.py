@@ -388,6 +388,8 @@ def _breakdown(b) -> str:
         parts.append(f"vector #{b.vector_rank} cos {b.vector_cosine:.3f}")
     if b.fused_score is not None:
         parts.append(f"fused {b.fused_score:.4f}")
+    if b.phrase_share:
+        parts.append(f"phrase {b.phrase_share:.2f}")
     if b.rerank_score is not None:
         parts.append(f"rerank {b.rerank_score:.3f}")
     return " | ".join(parts)

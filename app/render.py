@@ -40,6 +40,8 @@ def _breakdown_rows(b: dict) -> str:
         rows.append(f"vector #{b['vector_rank']} · cos {b['vector_cosine']:.3f}")
     if "fused_score" in b:
         rows.append(f"fused {b['fused_score']:.4f}")
+    if b.get("phrase_share"):
+        rows.append(f"phrase {b['phrase_share']:.2f}")
     if "rerank_score" in b:
         rows.append(f"rerank {b['rerank_score']:.3f}")
     return " | ".join(rows) or "—"

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
                                         "question that is not routed")
     unrouted_chunks_per_document: int = Field(2, ge=0, description="for a question that is not routed, at most "
                                               "this many results of one many-page document before the others'; 0 = no cap")
+    phrase_weight: float = Field(0.0, ge=0, description="added to the fused score: this times the share of the "
+                                 "question's adjacent word pairs a chunk holds adjacent; 0 = off")
     rerank_batch_size: int = Field(16, gt=0)
     rerank_max_length: int = Field(208, gt=0, description="tokens per (query, chunk) pair; 208 keeps 20 candidates "
                                                           "under 0.4 s on 2 cores with models/reranker")

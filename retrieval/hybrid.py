@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from ingest.profile import DocumentProfile
 from retrieval.fusion import convex_combination, reciprocal_rank_fusion
 from retrieval.keyword import BM25Retriever
+from retrieval.phrases import PhraseScorer
 from retrieval.rerank import CrossEncoderReranker
 from retrieval.routing import by_period, route
 from retrieval.types import ScoreBreakdown, ScoredChunk
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 MODES = ("bm25", "vector", "hybrid", "rerank")
 PAGE_CAP_DEPTH = 4  # with chunks_per_page, k * this many chunks are ranked before the cap
+PHRASE_DEPTH = 50  # the fused head whose texts are read for phrase evidence (at least the chunks returned)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class FusionConfig:
     # one many-page document before the other documents' (0 = no cap; the rest follow in order).
     unrouted_bm25_weight: float | None = None
     unrouted_chunks_per_document: int = 0
+    # Added to the fused score: this times the share of the query's adjacent term pairs a chunk holds adjacent
+    # (retrieval.phrases); 0 = off.
+    phrase_weight: float = 0.0
 
     def __post_init__(self):
         if self.method not in ("rrf", "convex"):
@@ -50,6 +55,8 @@ class FusionConfig:
             raise ValueError(f"chunks_per_page must be >= 0, got {self.chunks_per_page}")
         if self.unrouted_chunks_per_document < 0:
             raise ValueError(f"unrouted_chunks_per_document must be >= 0, got {self.unrouted_chunks_per_document}")
+        if self.phrase_weight < 0:
+            raise ValueError(f"phrase_weight must be >= 0, got {self.phrase_weight}")
         if self.unrouted_bm25_weight is not None and not 0 <= self.unrouted_bm25_weight <= 1:
             raise ValueError(f"unrouted_bm25_weight must be in [0, 1], got {self.unrouted_bm25_weight}")
 
@@ -88,6 +95,7 @@ class HybridRetriever:
         self.reranker_problem = reranker_problem or (None if reranker else "no reranker is configured")
         # One worker: BM25 searches are serialised anyway (the index is not safe under a concurrent sync).
         self._keyword_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
+        self.phrases = PhraseScorer()
 
     def retrieve(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Retrieval:
         if mode not in MODES:
@@ -166,7 +174,7 @@ class HybridRetriever:
         keyword = pending.result()
         cosine = max((c for _, c in semantic), default=None)
         depth = max(k, cfg.rerank_candidates) if mode == "rerank" and self.reranker else k
-        fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic, depth, cfg))
+        fused = self._timed(timings, "fusion", lambda: self.fuse(keyword, semantic, depth, cfg, query))
         if mode == "hybrid":
             return Retrieval(query, mode, fused[:k], notes, timings, cosine)
 
@@ -185,23 +193,35 @@ class HybridRetriever:
         return Retrieval(query, mode, (reranked + fused[len(candidates):])[:k], notes, timings, cosine, best)
 
     def fuse(self, keyword: list[tuple[str, float]], semantic: list[tuple[str, float]],
-             limit: int, cfg: FusionConfig | None = None) -> list[ScoredChunk]:
-        """Fuse two (chunk id, score) rankings and read the text of the best `limit` chunks only."""
+             limit: int, cfg: FusionConfig | None = None, query: str = "") -> list[ScoredChunk]:
+        """Fuse two (chunk id, score) rankings, add the phrase evidence of the head (with `query` and a phrase
+        weight), and read the text of the best `limit` chunks only."""
         cfg = cfg or self.config
         weights = [cfg.bm25_weight, cfg.vector_weight]
         if cfg.method == "rrf":
             scores = reciprocal_rank_fusion([[i for i, _ in keyword], [i for i, _ in semantic]], cfg.rrf_k, weights)
         else:
             scores = convex_combination([dict(keyword), dict(semantic)], weights)
-        top = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
-        stored = self.vector.store.get_chunks(top)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
+        phrase: dict[str, float] = {}
+        if cfg.phrase_weight and query:
+            head = ranked[:max(limit, PHRASE_DEPTH)]
+            stored = self.vector.store.get_chunks(head)
+            texts = {cid: f"{s.heading}\n{s.chunk.text}" if s.heading else s.chunk.text for cid, s in stored.items()}
+            phrase = self.phrases.scores(query, texts)  # heading and text, as BM25 indexes them
+            for cid, share in phrase.items():
+                scores[cid] += cfg.phrase_weight * share
+            top = sorted(stored, key=lambda i: (-scores[i], i))[:limit]
+        else:
+            top = ranked[:limit]
+            stored = self.vector.store.get_chunks(top)
         bm25_rank = {cid: (rank, score) for rank, (cid, score) in enumerate(keyword, 1)}
         vector_rank = {cid: (rank, cos) for rank, (cid, cos) in enumerate(semantic, 1)}
         out = []
         for cid in top:
             if cid not in stored:  # removed since the indexes were read
                 continue
-            b = ScoreBreakdown(fused_score=scores[cid])
+            b = ScoreBreakdown(fused_score=scores[cid], phrase_share=phrase.get(cid))
             if cid in bm25_rank:
                 b.bm25_rank, b.bm25_score = bm25_rank[cid]
             if cid in vector_rank:

@@ -16,6 +16,7 @@ class ScoreBreakdown:
     vector_rank: int | None = None
     vector_cosine: float | None = None
     fused_score: float | None = None
+    phrase_share: float | None = None  # share of the query's adjacent term pairs the chunk holds (retrieval.phrases)
     rerank_score: float | None = None
     routed: bool | None = None  # True: found among the documents of the organisation the question names
 

@@ -71,3 +71,42 @@ def test_unrouted_fusion_weights():
         FusionConfig(unrouted_bm25_weight=1.5)
     with pytest.raises(ValueError):
         FusionConfig(unrouted_chunks_per_document=-1)
+
+
+def test_phrase_share_counts_adjacent_query_terms_adjacent_in_the_chunk():
+    from retrieval.phrases import PhraseScorer
+
+    scorer = PhraseScorer(cache_size=2)
+    texts = {"label": "Payroll and incentive compensation $ 3,009 $ 1,937",
+             "scattered": "Incentive pay is set by the committee; payroll taxes and deferred compensation follow.",
+             "none": "Real estate taxes 398 398"}
+    shares = scorer.scores("What is the value of payroll and incentive compensation in 2019?", texts)
+    # query pairs (stop words out): value-payrol, payrol-incent, incent-compens, compens-2019
+    assert shares == {"label": 0.5, "scattered": 0.0, "none": 0.0}
+    assert scorer.scores("payroll", texts) == {"label": 0.0, "scattered": 0.0, "none": 0.0}, "one term: no pairs"
+    assert len(scorer._pairs) == 2, "the cache keeps at most cache_size chunks"
+
+
+def test_phrase_evidence_reorders_the_fused_head():
+    from ingest.store import StoredChunk
+    from ingest.types import Chunk
+    from retrieval.hybrid import FusionConfig, HybridRetriever
+
+    text = {"other": "Finished products and raw goods of the other report", "label": "Finished goods 4,512 3,977",
+            "far": "Revenue by region"}
+
+    class Store:  # a ChunkStore's get_chunks: the texts of the fused head
+        def get_chunks(self, ids):
+            return {i: StoredChunk(i, Chunk(i, i, 1, 0, 1, 0, text[i], "h"), "") for i in ids}
+
+    class Vector:
+        store = Store()
+
+    retriever = HybridRetriever(Vector(), bm25=None, config=FusionConfig(phrase_weight=0.5))
+    keyword = [("other", 10.0), ("label", 9.0), ("far", 1.0)]
+    semantic = [("other", 0.6), ("label", 0.55), ("far", 0.2)]
+    assert [r.id for r in retriever.fuse(keyword, semantic, 3, FusionConfig())] == ["other", "label", "far"]
+    found = retriever.fuse(keyword, semantic, 3, query="What is the value of finished goods in 2019?")
+    assert [r.id for r in found] == ["label", "other", "far"], "only 'label' holds finish-good"
+    assert [round(r.breakdown.phrase_share, 2) for r in found] == [0.33, 0.0, 0.0]
+    assert [r.id for r in retriever.fuse(keyword, semantic, 3)] == ["other", "label", "far"], "no query: no phrases"

@@ -39,6 +39,11 @@ class StoredChunk:
     chunk: Chunk
     heading: str
 
+    @property
+    def context_text(self) -> str:
+        """What BM25 indexes (and phrase evidence reads): heading, then chunk text."""
+        return f"{self.heading}\n{self.chunk.text}" if self.heading else self.chunk.text
+
 
 @dataclass(frozen=True)
 class VectorHit:

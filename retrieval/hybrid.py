@@ -207,8 +207,7 @@ class HybridRetriever:
         if cfg.phrase_weight and query:
             head = ranked[:max(limit, PHRASE_DEPTH)]
             stored = self.vector.store.get_chunks(head)
-            texts = {cid: f"{s.heading}\n{s.chunk.text}" if s.heading else s.chunk.text for cid, s in stored.items()}
-            phrase = self.phrases.scores(query, texts)  # heading and text, as BM25 indexes them
+            phrase = self.phrases.scores(query, {cid: s.context_text for cid, s in stored.items()})
             for cid, share in phrase.items():
                 scores[cid] += cfg.phrase_weight * share
             top = sorted(stored, key=lambda i: (-scores[i], i))[:limit]

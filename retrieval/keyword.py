@@ -58,7 +58,7 @@ class BM25Retriever:
             for stored in self.store.iter_chunks(group):
                 ids, texts = by_doc[stored.chunk.doc_id]
                 ids.append(stored.id)
-                texts.append(f"{stored.heading}\n{stored.chunk.text}" if stored.heading else stored.chunk.text)
+                texts.append(stored.context_text)
             self.index.add_documents([(d, committed[d], ids, texts) for d, (ids, texts) in by_doc.items()])
         if save and self.folder and self.index.dirty:
             self.index.save(self.folder)

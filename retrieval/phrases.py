@@ -10,6 +10,7 @@ each other in the chunk as well: the ordered-bigram feature of Metzler and Croft
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -31,20 +32,25 @@ def term_pairs(text: str) -> frozenset[tuple[str, str]]:
 
 class PhraseScorer:
     """Phrase scores of chunks for a query; each chunk's pairs are kept (by chunk id, which names its content) for
-    the next queries, since the same chunks come back for related questions."""
+    the next queries, since the same chunks come back for related questions. Safe to share between the server's
+    request threads."""
 
     def __init__(self, cache_size: int = 20_000):
         self.cache_size = cache_size
         self._pairs: OrderedDict[str, frozenset[tuple[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _pairs_of(self, chunk_id: str, text: str) -> frozenset[tuple[str, str]]:
-        pairs = self._pairs.get(chunk_id)
-        if pairs is None:
-            pairs = self._pairs[chunk_id] = term_pairs(text)
+        with self._lock:
+            pairs = self._pairs.get(chunk_id)
+            if pairs is not None:
+                self._pairs.move_to_end(chunk_id)
+                return pairs
+        pairs = term_pairs(text)  # outside the lock: tokenising is the slow part
+        with self._lock:
+            self._pairs[chunk_id] = pairs
             if len(self._pairs) > self.cache_size:
                 self._pairs.popitem(last=False)
-        else:
-            self._pairs.move_to_end(chunk_id)
         return pairs
 
     def scores(self, query: str, texts: Mapping[str, str]) -> dict[str, float]:
@@ -53,4 +59,8 @@ class PhraseScorer:
         wanted = list(dict.fromkeys(zip(terms, terms[1:])))
         if not wanted:
             return {cid: 0.0 for cid in texts}
-        return {cid: sum(p in self._pairs_of(cid, text) for p in wanted) / len(wanted) for cid, text in texts.items()}
+        shares = {}
+        for cid, text in texts.items():
+            pairs = self._pairs_of(cid, text)
+            shares[cid] = sum(p in pairs for p in wanted) / len(wanted)
+        return shares

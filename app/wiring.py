@@ -100,7 +100,7 @@ def fusion_config(settings: Settings) -> FusionConfig:
                         vector_candidates=settings.vector_candidates, rerank_candidates=settings.rerank_candidates,
                         chunks_per_page=settings.chunks_per_page,
                         unrouted_bm25_weight=settings.unrouted_bm25_weight,
-                        unrouted_chunks_per_document=settings.unrouted_chunks_per_document,
+                        chunks_per_document=settings.chunks_per_document,
                         phrase_weight=settings.phrase_weight)
 
 

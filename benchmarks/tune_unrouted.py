@@ -1,9 +1,10 @@
-"""Choose the fusion of questions that are not routed (ASKDOCS_UNROUTED_*) on dev sets, never on a test split.
+"""Choose the fusion of questions that are not routed (ASKDOCS_UNROUTED_BM25_WEIGHT), the document spread
+(ASKDOCS_CHUNKS_PER_DOCUMENT) and the phrase evidence (ASKDOCS_PHRASE_WEIGHT) on dev sets, never on a test split.
 
-Replays settings through the real HybridRetriever (routing, page cap, document spread) with each retriever's
-candidates computed once per query, so a sweep over a set takes seconds after the first setting.
+Replays settings through the real HybridRetriever (routing, page cap, document spread, phrase evidence) with each
+retriever's candidates computed once per query, so a sweep over a set takes seconds after the first setting.
 usage: python benchmarks/tune_unrouted.py pdfqa ../shared/eval/uda
-       python benchmarks/tune_unrouted.py pdfqa ../shared/eval/financebench-dev
+       python benchmarks/tune_unrouted.py pdfqa ../shared/eval/financebench-dev --phrase 0,0.5,1
        python benchmarks/tune_unrouted.py beir ../shared/eval/beir/scifact --split train
 Run `askdocs eval` on the set first (it builds the evaluation store that this reads).
 """
@@ -19,8 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-WEIGHTS = (0.5, 0.6, 0.7, 0.8)
-CAPS = (0, 2, 3)
 
 
 def memoise_candidates(retriever) -> None:
@@ -36,11 +35,18 @@ def memoise_candidates(retriever) -> None:
         part.candidates = candidates
 
 
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("kind", choices=["beir", "pdfqa"])
     parser.add_argument("path")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--bm25", default="0.5,0.6", help="unrouted BM25 weights to try")
+    parser.add_argument("--caps", default="0,1,2", help="chunks per document to try")
+    parser.add_argument("--phrase", default="0,1", help="phrase weights to try")
     args = parser.parse_args()
     path = Path(args.path)
 
@@ -66,7 +72,7 @@ def main() -> int:
         docs = [r.chunk.doc_id for r in found.results]
         gold_docs = set(q.get("docs") or []) | {e["doc"] for e in q.get("evidence") or []}
         gold_pages = {(e["doc"], int(e["page"])) for e in q.get("evidence") or [] if e.get("page")}
-        out = {"doc_hit@1": hit_at_k(docs, gold_docs, 1), "doc_hit@5": hit_at_k(docs, gold_docs, 5)}
+        out = {f"doc_hit@{k}": hit_at_k(docs, gold_docs, k) for k in (1, 3, 5, 10)}
         if gold_pages:
             out["page_hit@5"] = hit_at_k([(r.chunk.doc_id, r.chunk.page) for r in found.results], gold_pages, 5)
         return out
@@ -77,12 +83,12 @@ def main() -> int:
         candidates = max(depth, retriever.config.bm25_candidates)
         base = replace(retriever.config, bm25_candidates=candidates, vector_candidates=candidates)
         memoise_candidates(retriever)
-        settings_to_try = [("bm25 alone", base, "bm25"), ("vector alone", base, "vector"),
-                           ("hybrid, no unrouted rule", replace(base, unrouted_bm25_weight=None,
-                                                                unrouted_chunks_per_document=0), "hybrid")]
-        settings_to_try += [(f"unrouted bm25_weight={w} chunks_per_document={cap}",
-                             replace(base, unrouted_bm25_weight=w, unrouted_chunks_per_document=cap), "hybrid")
-                            for w in WEIGHTS for cap in CAPS]
+        settings_to_try = [(f"{mode} alone, chunks/doc {cap}", replace(base, chunks_per_document=int(cap)), mode)
+                           for cap in _floats(args.caps) for mode in ("bm25", "vector")]
+        settings_to_try += [(f"unrouted bm25 {w} chunks/doc {cap} phrase {p}",
+                             replace(base, unrouted_bm25_weight=w, chunks_per_document=int(cap), phrase_weight=p),
+                             "hybrid")
+                            for w in _floats(args.bm25) for cap in _floats(args.caps) for p in _floats(args.phrase)]
         print(f"{len(queries)} queries")
         for name, config, mode in settings_to_try:
             retriever.config = config

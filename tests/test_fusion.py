@@ -70,7 +70,7 @@ def test_unrouted_fusion_weights():
     with pytest.raises(ValueError):
         FusionConfig(unrouted_bm25_weight=1.5)
     with pytest.raises(ValueError):
-        FusionConfig(unrouted_chunks_per_document=-1)
+        FusionConfig(chunks_per_document=-1)
 
 
 def test_phrase_share_counts_adjacent_query_terms_adjacent_in_the_chunk():
@@ -87,26 +87,28 @@ def test_phrase_share_counts_adjacent_query_terms_adjacent_in_the_chunk():
     assert len(scorer._pairs) == 2, "the cache keeps at most cache_size chunks"
 
 
-def test_phrase_evidence_reorders_the_fused_head():
+def test_phrase_evidence_reorders_the_fused_head_of_long_documents():
     from ingest.store import StoredChunk
     from ingest.types import Chunk
     from retrieval.hybrid import FusionConfig, HybridRetriever
 
     text = {"other": "Finished products and raw goods of the other report", "label": "Finished goods 4,512 3,977",
-            "far": "Revenue by region"}
+            "abstract": "Finished goods of a one-page note", "far": "Revenue by region"}
+    page = {"other": 2, "label": 3, "abstract": 1, "far": 2}  # "abstract" is a one-page document
 
     class Store:  # a ChunkStore's get_chunks: the texts of the fused head
         def get_chunks(self, ids):
-            return {i: StoredChunk(i, Chunk(i, i, 1, 0, 1, 0, text[i], "h"), "") for i in ids}
+            return {i: StoredChunk(i, Chunk(i, i, page[i], 0, 1, 0, text[i], "h"), "") for i in ids}
 
     class Vector:
         store = Store()
 
     retriever = HybridRetriever(Vector(), bm25=None, config=FusionConfig(phrase_weight=0.5))
-    keyword = [("other", 10.0), ("label", 9.0), ("far", 1.0)]
-    semantic = [("other", 0.6), ("label", 0.55), ("far", 0.2)]
-    assert [r.id for r in retriever.fuse(keyword, semantic, 3, FusionConfig())] == ["other", "label", "far"]
-    found = retriever.fuse(keyword, semantic, 3, query="What is the value of finished goods in 2019?")
-    assert [r.id for r in found] == ["label", "other", "far"], "only 'label' holds finish-good"
-    assert [round(r.breakdown.phrase_share, 2) for r in found] == [0.33, 0.0, 0.0]
-    assert [r.id for r in retriever.fuse(keyword, semantic, 3)] == ["other", "label", "far"], "no query: no phrases"
+    keyword = [("other", 10.0), ("abstract", 9.5), ("label", 9.0), ("far", 1.0)]
+    semantic = [("other", 0.6), ("abstract", 0.58), ("label", 0.55), ("far", 0.2)]
+    fused_only = ["other", "abstract", "label", "far"]
+    assert [r.id for r in retriever.fuse(keyword, semantic, 4, FusionConfig())] == fused_only
+    found = retriever.fuse(keyword, semantic, 4, query="What is the value of finished goods in 2019?")
+    assert [r.id for r in found] == ["label", "other", "abstract", "far"], "only 'label' holds finish-good"
+    assert [r.breakdown.phrase_share and round(r.breakdown.phrase_share, 2) for r in found] == [0.33, 0.0, None, 0.0]
+    assert [r.id for r in retriever.fuse(keyword, semantic, 4)] == fused_only, "no query: no phrases"

@@ -62,7 +62,7 @@ def test_a_year_without_an_organisation_leaves_out_reports_that_end_before_it():
 
 def test_a_question_naming_a_year_is_not_answered_from_an_older_report(tmp_path, store, ingestor, embedder):
     folder = tmp_path / "reports"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "old.pdf").write_bytes(_report("ALPHA WIDGETS CORPORATION", 2016, "$812"))
     (folder / "new.pdf").write_bytes(_report("BETA FOODS, INC.", 2022, "$433"))
     assert all(r.status == "added" for r in ingestor.ingest([folder]))
@@ -86,7 +86,7 @@ def _report(company: str, year: int, revenue: str) -> bytes:
 def _ingest_reports(tmp_path, ingestor, companies: dict[str, str]) -> None:
     """One 2022 annual report per file name, Alpha's revenue $812 million, Beta's $433 million."""
     folder = tmp_path / "reports"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name, company in companies.items():
         (folder / name).write_bytes(_report(company, 2022, "$812" if company.startswith("ALPHA") else "$433"))
     assert all(r.status == "added" for r in ingestor.ingest([folder]))
@@ -113,7 +113,7 @@ def test_a_question_naming_company_b_never_gets_only_company_a_pages(tmp_path, s
     assert not any(r.breakdown.routed for r in again.results), "both documents are Beta's now: nothing to route"
 
 
-def test_a_question_that_is_not_routed_sees_several_documents(tmp_path, store, ingestor, embedder, chunker):
+def test_a_question_that_names_no_report_sees_several_reports(tmp_path, store, ingestor, embedder, chunker):
     _ingest_reports(tmp_path, ingestor, {"alpha.pdf": "ALPHA WIDGETS CORPORATION", "beta.pdf": "BETA FOODS, INC."})
     bm25 = BM25Retriever(store)
     bm25.sync()
@@ -124,7 +124,18 @@ def test_a_question_that_is_not_routed_sees_several_documents(tmp_path, store, i
         return [r.chunk.doc_id for r in retriever.retrieve(question, k=k).results]
 
     assert top(FusionConfig())[:2] == ["alpha.pdf", "alpha.pdf"], "without the cap one document fills the top"
-    spread = top(FusionConfig(unrouted_chunks_per_document=1))
+    spread = top(FusionConfig(chunks_per_document=1))
     assert spread[:2] == ["alpha.pdf", "beta.pdf"] and len(spread) == 3, "one of each first, then the rest"
-    routed = top(FusionConfig(unrouted_chunks_per_document=1), StoredProfiles(store))
-    assert routed == ["alpha.pdf"] * 3, "a routed question (it names Alpha) is not spread"
+    routed = top(FusionConfig(chunks_per_document=1), StoredProfiles(store))
+    assert routed == ["alpha.pdf"] * 3, "a routed question (it names Alpha) searches Alpha's report only"
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / "alpha-2019.pdf").write_bytes(make_pdf([  # Alpha's again, in words that match the question less
+        "FORM 10-K for the fiscal year ended December 31, 2019\n\nALPHA WIDGETS CORPORATION",
+        "Sales grew in 2019 to $640 million.", "Employees and properties."]))
+    assert [r.status for r in ingestor.ingest([older])] == ["added"]
+    bm25.sync()
+    assert top(FusionConfig(), StoredProfiles(store), k=4)[:2] == ["alpha.pdf", "alpha.pdf"]
+    routed = top(FusionConfig(chunks_per_document=1), StoredProfiles(store), k=4)
+    assert set(routed[:2]) == {"alpha.pdf", "alpha-2019.pdf"} and "beta.pdf" not in routed, \
+        "a question naming a company but not which of its reports sees each report first"

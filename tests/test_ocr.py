@@ -44,6 +44,22 @@ def test_ocr_switched_off_says_so(tmp_path):
         load_file(path, ocr=missing)
 
 
+def test_a_blank_page_is_read_again_once_ocr_can_run_and_not_after(tmp_path, store, embedder, chunker):
+    from tests.pdfgen import make_pdf
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(make_pdf(["Net revenue was $812 million in fiscal 2022.", ""]))
+    without = Ingestor(store, embedder, chunker, Limits(parse_timeout_s=60, ocr=OcrOptions(binary="no-such-tesseract")))
+    [first] = without.ingest([folder])
+    assert first.status == "added" and any("have no text (OCR needs Tesseract" in w for w in first.warnings)
+    assert [r.status for r in without.ingest([folder])] == ["unchanged"]
+    able = Ingestor(store, embedder, chunker, Limits(parse_timeout_s=60))
+    [again] = able.ingest([folder])
+    assert again.status == "updated" and again.warnings == ["1 of 2 pages have no text"], "OCR read it: blank"
+    assert [r.status for r in able.ingest([folder])] == ["unchanged"], "a page OCR found blank is not read again"
+
+
 def test_text_pdfs_are_not_ocrd(tmp_path):
     from tests.files import write_pdf
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -127,6 +128,7 @@ def chunk_id(doc_id: str, version: str, index: int) -> str:
 # exact top 100 (500: 99.5%), and on the UDA store it changed from one process to the next (13 of 40 questions),
 # so the same evaluation gave other figures. Cost over 100k chunks: 2.2-2.7 -> 3.2-3.3 ms p50 per search.
 EF_SEARCH = 500
+EF_SEARCH_TRIES = 5  # attempts to set it while SQLite says "database is locked" (a busy machine, another writer)
 
 
 class ChunkStore:
@@ -171,11 +173,18 @@ class ChunkStore:
         hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
         if not hnsw or hnsw.get("ef_search") == ef_search:
             return
-        try:
-            self.chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
-        except Exception as exc:  # e.g. a server that does not let this client change the collection
-            logger.warning("could not set ef_search=%d on the chunk collection (%s); searching with %s",
-                           ef_search, exc, hnsw.get("ef_search"))
+        for attempt in range(EF_SEARCH_TRIES):
+            try:
+                self.chunks.modify(configuration={"hnsw": {"ef_search": ef_search}})
+                return
+            except Exception as exc:  # e.g. a server that does not let this client change the collection
+                # SQLite's "database is locked" passes (another process's write, a busy machine): try again.
+                if "locked" in str(exc) and attempt + 1 < EF_SEARCH_TRIES:
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                logger.warning("could not set ef_search=%d on the chunk collection (%s); searching with %s",
+                               ef_search, exc, hnsw.get("ef_search"))
+                return
 
     @classmethod
     def open(cls, *, collection: str, model_id: str, dimension: int, data_dir: str | Path | None = None,

@@ -43,7 +43,8 @@ class OcrOptions:
 
 
 class OcrUnavailableError(RuntimeError):
-    """OCR was needed but is switched off or Tesseract is not installed; the message says which."""
+    """OCR was needed but is switched off or Tesseract is not installed; the message says which, and starts with
+    "OCR" (ingest.pdf.stored_without_ocr reads it back from a document's warnings)."""
 
 
 def tesseract_path(options: OcrOptions) -> str | None:

@@ -61,8 +61,17 @@ def load_pdf(path: Path, max_pages: int, ocr: OcrOptions, on_page: PageProgress 
         warnings.append(f"text extraction failed on {len(failed)} page(s): {ranges(failed)}")
     empty = len(pages) - doc.text_pages - len(failed)
     if empty:
-        warnings.append(f"{empty} of {len(pages)} pages have no text" + (f" ({ocr_note})" if ocr_note else ""))
+        warnings.append(f"{empty} of {len(pages)} {NO_TEXT}" + (f" ({ocr_note})" if ocr_note else ""))
     return doc
+
+
+NO_TEXT = "pages have no text"  # the warning; when OCR could not run, followed by its reason in brackets
+
+
+def stored_without_ocr(warnings: list[str]) -> bool:
+    """Warnings of a PDF stored with pages of no text because OCR could not run (OcrUnavailableError: switched off,
+    no Tesseract), which reading it again may change. Not pages OCR read as blank or could not render."""
+    return any(f"{NO_TEXT} (OCR " in w for w in warnings)
 
 
 def _pypdf_pages(path: Path, max_pages: int) -> tuple[list[Page], str | None, list[int]]:

@@ -17,6 +17,7 @@ from ingest.embedding import Embedder
 from ingest.errors import LoadError
 from ingest.loaders import kind_of
 from ingest.ocr import OcrOptions, tesseract_path
+from ingest.pdf import stored_without_ocr
 from ingest.profile import PROFILE_PAGES, DocumentProfile, read_profile
 from ingest.sections import section_at
 from ingest.store import ChunkStore
@@ -161,11 +162,11 @@ class Ingestor:
 
     def _ocr_would_add(self, record: DocumentRecord) -> bool:
         """A document stored with pages of no text while OCR could not run, now that it can. Not one whose blank
-        pages OCR did read as empty (no note on the warning): that was read again on every run (ten
-        FinanceBench 10-Ks with a blank page, 14 minutes of each evaluation)."""
+        pages OCR did read as empty: that was read again on every run (ten FinanceBench 10-Ks with a blank page,
+        14 minutes of each evaluation)."""
         ocr = self.limits.ocr
         return (ocr.enabled and not record.ocr_pages and tesseract_path(ocr) is not None
-                and any("have no text (" in w for w in record.warnings))
+                and stored_without_ocr(record.warnings))
 
     def _process(self, todo, on_progress) -> list[FileReport]:
         reports = []

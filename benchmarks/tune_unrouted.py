@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-
 def memoise_candidates(retriever) -> None:
     for name in ("bm25", "vector"):
         part = getattr(retriever, name)
@@ -35,8 +34,8 @@ def memoise_candidates(retriever) -> None:
         part.candidates = candidates
 
 
-def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
+def _values(text: str, kind=float) -> list:
+    return [kind(x) for x in text.split(",") if x.strip()]
 
 
 def main() -> int:
@@ -83,12 +82,13 @@ def main() -> int:
         candidates = max(depth, retriever.config.bm25_candidates)
         base = replace(retriever.config, bm25_candidates=candidates, vector_candidates=candidates)
         memoise_candidates(retriever)
-        settings_to_try = [(f"{mode} alone, chunks/doc {cap}", replace(base, chunks_per_document=int(cap)), mode)
-                           for cap in _floats(args.caps) for mode in ("bm25", "vector")]
+        caps = _values(args.caps, int)
+        settings_to_try = [(f"{mode} alone, chunks/doc {cap}", replace(base, chunks_per_document=cap), mode)
+                           for cap in caps for mode in ("bm25", "vector")]
         settings_to_try += [(f"unrouted bm25 {w} chunks/doc {cap} phrase {p}",
-                             replace(base, unrouted_bm25_weight=w, chunks_per_document=int(cap), phrase_weight=p),
+                             replace(base, unrouted_bm25_weight=w, chunks_per_document=cap, phrase_weight=p),
                              "hybrid")
-                            for w in _floats(args.bm25) for cap in _floats(args.caps) for p in _floats(args.phrase)]
+                            for w in _values(args.bm25) for cap in caps for p in _values(args.phrase)]
         print(f"{len(queries)} queries")
         for name, config, mode in settings_to_try:
             retriever.config = config

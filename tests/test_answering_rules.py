@@ -475,3 +475,43 @@ def test_a_marker_after_an_abbreviation_stays_with_its_sentence():
     checker.flush()
     assert checker.kept == ["Yes, you can call them at 3 a.m. [1].", "They answer 24 hours a day [1]."]
     assert not checker.removed
+
+
+# The Best Buy FY2019 10-K's page 31, as pypdf reads it (the unit broken over two lines).
+FISCAL_2018 = ("Fiscal\n2018 Results Compared With Fiscal 2017 Consolidated revenue of $42.2 bill\nion in fiscal 2018 "
+               "increased 7.0% compared to fiscal 2017.")
+
+
+def test_a_figure_the_source_gives_for_another_year_is_removed():
+    from app.answering.periods import asked_years, wrong_period
+
+    question = "What was Best Buy's revenue in fiscal 2019?"
+    checker = SentenceChecker(question, {1: "BESTBUY_2019_10K.pdf\n" + FISCAL_2018})
+    assert checker.feed("Best Buy's revenue in fiscal 2019 was $42.2 billion [1]. ") == ""
+    assert checker.flush() == "" and "given for 2018" in checker.removed[0]
+    # The same figure for the year its source gives, or asked for that year, stands.
+    for asked, said in [(question, "Revenue was $42.2 billion in fiscal 2018 [1]."),
+                        ("What was Best Buy's revenue in FY2018?", "Revenue was $42.2 billion [1]."),
+                        ("How did revenue change from FY2017 to FY2019?", "Revenue was $42.2 billion [1].")]:
+        kept = SentenceChecker(asked, {1: FISCAL_2018})
+        assert kept.feed(said + " ") + kept.flush() == said and not kept.removed
+    assert asked_years("from FY17 to FY2019") == {2017, 2018, 2019} and asked_years("a $2019 fee") == set()
+    # Figures tied to no year stay: a table row under its year columns, notes "due 2028".
+    for source in ["Revenue $ 42,879 $ 42,151\n2018 2017", "$500 million notes due 2028"]:
+        figure = "42879" if "42" in source else "500"
+        assert wrong_period(f"It was {figure} [1].", question, [source.lower()]) is None
+    # A date ties within a year either side: the second quarter of Best Buy's fiscal 2024 ended on July 29, 2023.
+    quarter = "revenue was $9,583 million for the three months ended july 29, 2023."
+    assert wrong_period("Revenue was $9,583 million [1].", "What was Q2 FY2024 revenue?", [quarter]) is None
+    assert "given for 2023" in wrong_period("Revenue was $9,583 million [1].", "What was 2021 revenue?", [quarter])
+
+
+def test_a_quote_of_another_years_figure_does_not_stand_in():
+    question = "What was Best Buy's revenue in fiscal 2019?"
+    quote = f"The documents say: “{' '.join(FISCAL_2018.split())}” [1]"
+    checker = SentenceChecker(question, {1: FISCAL_2018})
+    checker.feed("The documents do not contain the answer.")
+    assert checker.flush(quote) == "The documents do not contain the answer." and not checker.quoted
+    asked_2018 = SentenceChecker("What was Best Buy's revenue in fiscal 2018?", {1: FISCAL_2018})
+    asked_2018.feed("The documents do not contain the answer.")
+    assert asked_2018.flush(quote) == quote

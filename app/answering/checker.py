@@ -9,6 +9,7 @@ from collections.abc import Callable
 from app.answering.citations import (claims, cited_numbers, clean_markers, ground_sentence, grounding_texts,
                                      holds, is_refusal, normalize_markers, recite, split_sentences, strip_markers)
 from app.answering.figures import unstated_figures
+from app.answering.periods import other_period_only, wrong_period
 from app.answering.subject import swapped_subject
 from retrieval.tokenize import tokenize
 
@@ -74,6 +75,9 @@ class SentenceChecker:
         sentences = split_sentences(self._prepare(self._buffer))
         self._buffer = ""
         shown = self._emit(sentences)
+        # A quote that gives its figures for other years than the question's does not answer it either.
+        quote, quote_if_removed = (None if q is None or other_period_only(q, self.question) else q
+                                   for q in (quote, quote_if_removed))
         if quote is None and self.removed and quote_if_removed is not None and self._misquoted(quote_if_removed):
             quote = quote_if_removed
         if quote is not None and self.found_nothing:
@@ -129,6 +133,8 @@ class SentenceChecker:
                     shown, why = None, f"{sentence} (its source gives that figure for {swapped})"
                 elif unstated := unstated_figures(self.question, shown, list(self._lowered.values())):
                     shown, why = None, f"{sentence} (no source states {', '.join(unstated)})"
+                elif period := wrong_period(shown, self.question, list(self._lowered.values())):
+                    shown, why = None, f"{sentence} ({period}, not the period asked)"
                 else:
                     as_cited = shown
                     if self.support is not None and cited_numbers(shown):

@@ -8,7 +8,7 @@ figure counts as given for a year only where the text ties it to one, right afte
 to no year this way (its year is a column header), nor a year that follows a word that is no period ("notes due
 2028"), so those figures are never judged here.
 
-A sentence is removed when one of its figures is tied, wherever its cited sources hold it, to a year outside
+A sentence is removed when one of its figures is tied, wherever the sources hold it, to a year outside
 the period it claims: the years the sentence itself ties to that figure, or else the question's years (from the
 first to the last: "from 2017 to 2019" takes in 2018). A date counts for its year and the years either side of
 it: Best Buy's second quarter of fiscal 2024 ended on July 29, 2023.
@@ -75,8 +75,9 @@ def _fits(tie: Tie, claimed: set[Tie]) -> bool:
 
 
 def wrong_period(sentence: str, question: str, source_texts: list[str]) -> str | None:
-    """"42.2 is given for 2018" when a figure of the answer `sentence` is tied, in every place the cited
-    `source_texts` hold it, to a year outside the one claimed for it; else None."""
+    """"42.2 is given for 2018" when a figure of the answer `sentence` is tied, in every place `source_texts` (all
+    the sources, not only the cited ones: one untied mention anywhere keeps it) hold it, to a year outside the one
+    claimed for it; else None."""
     plain = strip_markers(sentence)
     for figure in _figures(plain, question):
         claimed = {t for t in tied_years(figure, plain) if t is not None} or {

@@ -292,8 +292,9 @@ def test_a_model_without_probabilities_is_judged_by_its_words(retriever, embedde
     from app.llm import stream_text
     assert yes_probability(FakeListChatModel(responses=["Yes, it does."]), [], stream_text) == 1.0
     assert [is_yes_no(q) for q in ("Can I fly business?", "Is it paid?", "How much?", "Which class?",
-                                   "So can I run it at minus 10 degrees?", "And is it paid?", "And how long?")] == \
-        [True, True, False, False, True, True, False]
+                                   "So can I run it at minus 10 degrees?", "And is it paid?", "And how long?",
+                                   "Should I take the train or fly?", "Is it paid or not?")] == \
+        [True, True, False, False, True, True, False, False, True], "a choice of two things is no yes/no question"
 
 
 def test_a_figure_that_is_not_money_does_not_answer_a_price_question(retriever):
@@ -410,3 +411,34 @@ def test_a_follow_up_answered_off_the_conversations_subject_ends_as_not_found(re
     answer = Answerer(retriever, llm).ask("And how fast?", history)
     assert answer.abstained and len(answer.removed) == 1
     assert "neither it nor its sources mention" in answer.removed[0] and "laptop" in answer.removed[0]
+
+
+def test_a_yes_no_question_about_a_table_row_is_read_off_its_cell(retriever, embedder):
+    llm = FakeListChatModel(responses=["Yes, Bergen has a canteen [1]."])
+    answer = Answerer(retriever, llm, embedder=embedder).ask(
+        "Is there a canteen there?", history=[("How many parking spaces does Bergen have?", "Bergen: 4 [1].")])
+    assert answer.answer.startswith("No: Bergen: Canteen No [") and "read off the table" in " ".join(answer.notes)
+    assert any(s.cited and s.file == "sites.md" for s in answer.sources)
+
+
+def test_a_follow_up_the_check_rejects_as_asked_is_judged_as_its_search_query(retriever, embedder):
+    from app.llm import stream_text
+    checked = []
+
+    def recording(llm, messages):
+        checked.append(messages[-1].content)
+        yield from stream_text(llm, messages)
+
+    # the check as asked says no, as its query yes; then the model answers
+    llm = FakeListChatModel(responses=["No.", "Yes.", "It must be reported within one hour [1]."])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5, stream_text=recording).ask(
+        "How soon must I report it?", history=[("Who do I tell about a lost laptop?", "The security hotline [1].")])
+    assert not answer.abstained and "one hour" in answer.answer
+    assert "Question: How soon must I report it?\n" in checked[0]
+    assert f"Question: {answer.rewritten_query}\n" in checked[1]
+    assert "lost" in answer.rewritten_query and "read the follow-up as its search query" in " ".join(answer.notes)
+    # both say no: "not found", as before
+    llm = FakeListChatModel(responses=["No.", "No.", "unused"])
+    answer = Answerer(retriever, llm, embedder=embedder, evidence_check=0.5).ask(
+        "How soon must I report it?", history=[("Who do I tell about a lost laptop?", "The security hotline [1].")])
+    assert answer.abstained

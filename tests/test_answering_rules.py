@@ -38,6 +38,8 @@ def test_follow_ups_carry_the_subject_and_standalone_questions_do_not():
     assert follow_up_query("What is the hotel limit in Paris?", history) == "What is the hotel limit in Paris?"
     assert "E-104" in follow_up_query("How do I fix it?", [("Which error means the encoders disagree?",
                                                              "That is E-104 [1].")])
+    query = follow_up_query("How do I get rid of it?", [("What does E-117 mean?", "Emergency stop active [1].")])
+    assert "E-117" in query and "mean" not in query, "'mean' names no subject"
     assert is_follow_up("What about London?") and is_follow_up("Is that paid?") and not is_follow_up(
         "How long is parental leave?")
     assert conversation_context(history) == 'the user asked "How many days of annual leave do employees get?"'
@@ -199,6 +201,17 @@ def test_a_figure_pinned_on_a_subject_its_source_never_mentions_is_removed():
     checker.feed("You can book a desk at most 14 days ahead [1].")
     checker.flush()
     assert not checker.removed
+    # a source that gives a phone number speaks of a phone without the word
+    security = {1: "it-security-policy.html\nReport a lost device within one hour to the security hotline "
+                   "+31 20 555 0199."}
+    checker = SentenceChecker("And what's the phone number?", security)
+    checker.feed("The phone number is +31 20 555 0199 [1].")
+    checker.flush()
+    assert checker.text == "The phone number is +31 20 555 0199 [1]." and not checker.removed
+    checker = SentenceChecker("And what's the phone number?", sources)
+    checker.feed("The phone number is 14 [1].")
+    checker.flush()
+    assert checker.text == "" and "do not mention phone" in checker.removed[0]
 
 
 def test_a_figure_the_source_gives_for_another_thing_is_removed(embedder):
@@ -515,3 +528,20 @@ def test_a_quote_of_another_years_figure_does_not_stand_in():
     asked_2018 = SentenceChecker("What was Best Buy's revenue in fiscal 2018?", {1: FISCAL_2018})
     asked_2018.feed("The documents do not contain the answer.")
     assert asked_2018.flush(quote) == quote
+
+
+def test_a_yes_about_a_name_no_source_mentions_is_removed():
+    handbook = {3: "employee-handbook.md\nNew employees receive a laptop of their choice (macOS or Linux)."}
+    checker = SentenceChecker("Can I get Windows instead?", handbook)
+    checker.feed("Yes, you can get Windows instead [3].")
+    checker.flush()
+    assert checker.text == "" and "no source mentions Windows" in checker.removed[0]
+    checker = SentenceChecker("Can I get Linux?", handbook)
+    checker.feed("Yes, you can get Linux [3].")
+    checker.flush()
+    assert checker.text == "Yes, you can get Linux [3]." and not checker.removed
+    offices = {1: "office-locations.md\n| Eindhoven | Mon–Fri 08:00–18:00 |"}
+    checker = SentenceChecker("Is the Eindhoven office open on a Tuesday?", offices)
+    checker.feed("Yes, it is open on weekdays [1].")
+    checker.flush()
+    assert not checker.removed, "a day name is decided by the days the source gives, not by the word"

@@ -16,7 +16,7 @@ from app.answering.figures import figure_verdict
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
-from app.answering.tables import cell_answer, table_answer
+from app.answering.tables import cell_answer, table_answer, yes_no_cell_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
@@ -277,8 +277,9 @@ class Answerer:
             decided = table_answer(question, texts)
             if decided is not None:
                 answer.notes.append("read off the table of the source: the rows whose column says yes")
-            elif not is_yes_no(question):
-                decided = cell_answer(question, texts, query if history else "")
+            else:
+                read = yes_no_cell_answer if is_yes_no(question) else cell_answer
+                decided = read(question, texts, query if history else "")
                 if decided is not None:
                     answer.notes.append("read off the table of the source: the cell of the row and column asked for")
         threshold = self.evidence_check
@@ -288,6 +289,13 @@ class Answerer:
             yield AnswerEvent("status", "checking the sources…")
             checked = time.perf_counter()
             p_yes = self.check_evidence(question, sources, evidence, history)
+            if p_yes is not None and p_yes < threshold and history and query != question:
+                # A follow-up judged as asked ("Where do we gather afterwards?") leaves the model to work out what
+                # it is about; its search query names that ("… (fire alarm sounds)").
+                p_query = self.check_evidence(query, sources, evidence, history)
+                if p_query is not None and p_query > p_yes:
+                    p_yes = p_query
+                    answer.notes.append("the evidence check read the follow-up as its search query")
             if p_yes is not None and p_yes < threshold and retry != question and query == question:
                 again = self._search(question, retry, answer, top_k, mode, doc_ids)
                 p_again = (self.check_evidence(question, again.sources, again.evidence, history)

@@ -234,6 +234,9 @@ def _off_subject(sentence: str, question: str, source_text: str) -> list[str]:
     if not subject:
         return []
     held = set(tokenize(source_text))
+    # A source that gives a phone number or an e-mail address speaks of one without the word ("security hotline
+    # +31 20 555 0199" for "And what's the phone number?").
+    held |= {term for term, pattern in _KIND_TERMS if pattern.search(source_text)}
     # Stems differ between word forms ("respond", "respons"): five letters in common are the same word here,
     # and so is a word that begins another ("take" of "to be taken").
     prefixes = {t[:5] for t in held if len(t) >= 5}
@@ -245,6 +248,10 @@ def _off_subject(sentence: str, question: str, source_text: str) -> list[str]:
 
 
 _SUBJECT_WORD = re.compile(r"\w[\w'’-]*")
+_PHONE = re.compile(r"\+\d[\d ()/-]{6,}\d")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+")
+_KIND_TERMS = [(term, _PHONE) for term in tokenize("phone telephone call")] + \
+    [(term, _EMAIL) for term in tokenize("email e-mail mail")]
 
 
 def asks_for_money(question: str) -> bool:

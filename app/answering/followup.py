@@ -31,8 +31,10 @@ _GROUP = re.compile(r"\b(?:the\s+(?:two|three|four|former|latter)|both|(?:smalle
 _ANSWER_NAME = re.compile(r"\b[A-Z][a-z][\w-]*")
 _NOT_A_NAME = frozenset("yes no the a an i it its this that these those there".split())
 MAX_CARRIED = 10  # terms carried into a follow-up's query; a long conversation does not grow it without end
+# "mean" of "What does E-117 mean?" names no subject: carried into "How do I get rid of it? (E-117 mean)" it only
+# diluted the query.
 _QUESTION_WORDS = frozenset("how many much what which who whom when where why long often can may do does did is "
-                            "are was were i we you get need needed".split())
+                            "are was were i we you get need needed mean means meant".split())
 
 
 # "And in Vienna?" / "What about for P3?": an opener and a short phrase, no question word or verb of its own.

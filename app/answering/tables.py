@@ -143,6 +143,22 @@ def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> st
     `subject`: more words the question is about (a follow-up's search query: "How many desks are there?" after
     a question about the Eindhoven office). The model judged such rows not to answer (P(yes) 0.43–0.47 for "How
     many desks are there?", "What is the street address of the Lyon office?"), and the answer stopped there."""
+    cell = _asked_cell(question, sources, subject)
+    return None if cell is None else f"{cell.key}: {cell.column} {cell.value} [{cell.source}]."
+
+
+def yes_no_cell_answer(question: str, sources: dict[int, str], subject: str = "") -> str | None:
+    """"Is there a robotics lab there?" about Munich: the verdict of the named row's yes/no cell, cited ("No:
+    Munich: Robotics lab No [1]."); None when the cell asked for is not a yes or a no. The model answered "Yes,
+    there is a robotics lab at the Munich office" beside the row "| Munich | … | No |"."""
+    cell = _asked_cell(question, sources, subject)
+    if cell is None or cell.value.strip().lower() not in _YES | _NO:
+        return None
+    verdict = "Yes" if cell.value.strip().lower() in _YES else "No"
+    return f"{verdict}: {cell.key}: {cell.column} {cell.value} [{cell.source}]."
+
+
+def _asked_cell(question: str, sources: dict[int, str], subject: str = "") -> _Cell | None:
     asked, about = _stems(question), _stems(f"{question} {subject}")
     found = []
     for number, text in sources.items():
@@ -161,4 +177,4 @@ def cell_answer(question: str, sources: dict[int, str], subject: str = "") -> st
         if len({f[:3] for f in named}) != 1:
             return None
         cell = named[0]
-    return f"{cell.key}: {cell.column} {cell.value} [{cell.source}]."
+    return cell

@@ -29,13 +29,8 @@ _YES_NO = re.compile(r"^\W*(?:(?:and|so|but|then|also|ok|okay|well)\W+)*(?:can|c
                      r"will|would|do|does|did|is|are|am|was|were|has|have|had)\b", re.I)
 
 
-# "Should I take the train or fly?": a choice between two things, answered by naming one, not by yes or no (the
-# figure rule had answered it "Yes: … Trains are preferred …"). "… or not?" stays a yes/no question.
-_ALTERNATIVE = re.compile(r"\w\s+or\s+(?!not\b|otherwise\b)\w", re.I)
-
-
 def is_yes_no(question: str) -> bool:
-    return _YES_NO.match(question) is not None and _ALTERNATIVE.search(question) is None
+    return _YES_NO.match(question) is not None
 
 
 def check_messages(question: str, passage: str, earlier: str = "") -> list[BaseMessage]:

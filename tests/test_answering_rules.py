@@ -180,37 +180,36 @@ def test_table_rows_reach_the_model_with_their_column_names(embedder):
     assert "Office: Eindhoven; Desks: 60; Robotics lab: Yes." in evidence.text(1)
 
 
+def checked(question: str, sources: dict[int, str], answer: str) -> SentenceChecker:
+    """The citation rule run over the whole of `answer`, as the model would stream it."""
+    checker = SentenceChecker(question, sources)
+    checker.feed(answer)
+    checker.flush()
+    return checker
+
+
 def test_a_figure_pinned_on_a_subject_its_source_never_mentions_is_removed():
     sources = {1: "office-locations.md\nDesks are not assigned. Book a desk at most 14 days ahead.",
                2: "it-service-catalogue.txt\n- P1 Critical: the VPN is down. Response within 30 minutes."}
-    checker = SentenceChecker("How often are fire drills held in the offices?", sources)
-    checker.feed("Fire drills are held every 14 days [1].")
-    checker.flush()
+    checker = checked("How often are fire drills held in the offices?", sources,
+                      "Fire drills are held every 14 days [1].")
     assert checker.text == "" and "do not mention fire, drills, held" in checker.removed[0]
     # other word forms of the subject count ("responds" / "Response"), and a code is checked whole ("P1", not "P")
-    checker = SentenceChecker("How quickly does IT respond to a P1 incident?", sources)
-    checker.feed("IT responds to a P1 incident within 30 minutes [2].")
-    checker.flush()
+    checker = checked("How quickly does IT respond to a P1 incident?", sources,
+                      "IT responds to a P1 incident within 30 minutes [2].")
     assert checker.text == "IT responds to a P1 incident within 30 minutes [2]." and not checker.removed
     handbook = {1: "employee-handbook.md\n- Parental leave: 16 weeks, to be taken within 18 months of the birth."}
-    checker = SentenceChecker("By when do I have to take it?", handbook)
-    checker.feed("You have to take parental leave within 18 months of the birth [1].")
-    checker.flush()
+    checker = checked("By when do I have to take it?", handbook,
+                      "You have to take parental leave within 18 months of the birth [1].")
     assert not checker.removed, "'take' is a word of 'to be taken'"
-    checker = SentenceChecker("How far ahead can I book a desk?", sources)
-    checker.feed("You can book a desk at most 14 days ahead [1].")
-    checker.flush()
+    checker = checked("How far ahead can I book a desk?", sources, "You can book a desk at most 14 days ahead [1].")
     assert not checker.removed
     # a source that gives a phone number speaks of a phone without the word
     security = {1: "it-security-policy.html\nReport a lost device within one hour to the security hotline "
                    "+31 20 555 0199."}
-    checker = SentenceChecker("And what's the phone number?", security)
-    checker.feed("The phone number is +31 20 555 0199 [1].")
-    checker.flush()
+    checker = checked("And what's the phone number?", security, "The phone number is +31 20 555 0199 [1].")
     assert checker.text == "The phone number is +31 20 555 0199 [1]." and not checker.removed
-    checker = SentenceChecker("And what's the phone number?", sources)
-    checker.feed("The phone number is 14 [1].")
-    checker.flush()
+    checker = checked("And what's the phone number?", sources, "The phone number is 14 [1].")
     assert checker.text == "" and "do not mention phone" in checker.removed[0]
 
 
@@ -532,16 +531,10 @@ def test_a_quote_of_another_years_figure_does_not_stand_in():
 
 def test_a_yes_about_a_name_no_source_mentions_is_removed():
     handbook = {3: "employee-handbook.md\nNew employees receive a laptop of their choice (macOS or Linux)."}
-    checker = SentenceChecker("Can I get Windows instead?", handbook)
-    checker.feed("Yes, you can get Windows instead [3].")
-    checker.flush()
+    checker = checked("Can I get Windows instead?", handbook, "Yes, you can get Windows instead [3].")
     assert checker.text == "" and "no source mentions Windows" in checker.removed[0]
-    checker = SentenceChecker("Can I get Linux?", handbook)
-    checker.feed("Yes, you can get Linux [3].")
-    checker.flush()
+    checker = checked("Can I get Linux?", handbook, "Yes, you can get Linux [3].")
     assert checker.text == "Yes, you can get Linux [3]." and not checker.removed
     offices = {1: "office-locations.md\n| Eindhoven | Mon–Fri 08:00–18:00 |"}
-    checker = SentenceChecker("Is the Eindhoven office open on a Tuesday?", offices)
-    checker.feed("Yes, it is open on weekdays [1].")
-    checker.flush()
+    checker = checked("Is the Eindhoven office open on a Tuesday?", offices, "Yes, it is open on weekdays [1].")
     assert not checker.removed, "a day name is decided by the days the source gives, not by the word"

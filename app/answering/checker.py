@@ -6,29 +6,16 @@ import re
 
 from collections.abc import Callable
 
-from app.answering.citations import (_CALENDAR_NAMES, claims, cited_numbers, clean_markers, ground_sentence, grounding_texts,
-                                     holds, is_refusal, normalize_markers, recite, split_sentences, strip_markers)
+from app.answering.citations import (claims, cited_numbers, clean_markers, ground_sentence, grounding_texts, holds,
+                                     is_refusal, normalize_markers, recite, split_sentences, strip_markers,
+                                     unmentioned_names)
 from app.answering.figures import unstated_figures
 from app.answering.periods import other_period_only, wrong_period
 from app.answering.subject import swapped_subject
-from app.answering.verify import is_yes_no
 from retrieval.tokenize import tokenize
 
 # Markdown images, inline or by reference, could exfiltrate the chat through a URL.
 _IMAGE = re.compile(r"!\[[^\]]*\](?:\([^)]*\)|\[[^\]]*\])")
-_ASKED_NAME = re.compile(r"(?<=\s)[A-Z][\w-]+")  # a capitalised word of the question after its first
-_YES = re.compile(r"^\W*yes\b", re.I)
-
-
-def unmentioned_names(question: str, sentence: str, source_texts: list[str]) -> list[str]:
-    """The names of a yes/no question that no source mentions, when `sentence` answers it "Yes": "Yes, you can
-    get Windows instead" beside "a laptop of their choice (macOS or Linux)" affirms what no source says. Day and
-    month names are left out ("open on a Tuesday" is decided by "Mon–Fri"). `source_texts` are lower-cased."""
-    if not _YES.match(sentence) or not is_yes_no(question):
-        return []
-    names = [n for n in _ASKED_NAME.findall(question) if n.lower() not in _CALENDAR_NAMES]
-    return [n for n in dict.fromkeys(names)
-            if not any(re.search(rf"\b{re.escape(n.lower())}", text) for text in source_texts)]
 
 
 class SentenceChecker:

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from app.answering.quantities import UNITS, quantities
+from app.answering.verify import is_yes_no
 from retrieval.tokenize import tokenize
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -252,6 +253,21 @@ _PHONE = re.compile(r"\+\d[\d ()/-]{6,}\d")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+")
 _KIND_TERMS = [(term, _PHONE) for term in tokenize("phone telephone call")] + \
     [(term, _EMAIL) for term in tokenize("email e-mail mail")]
+
+
+_ASKED_NAME = re.compile(r"(?<=\s)[A-Z][\w-]+")  # a capitalised word of the question after its first
+_YES = re.compile(r"^\W*yes\b", re.I)
+
+
+def unmentioned_names(question: str, sentence: str, source_texts: list[str]) -> list[str]:
+    """The names of a yes/no question that no source mentions, when `sentence` answers it "Yes": "Yes, you can
+    get Windows instead" beside "a laptop of their choice (macOS or Linux)" affirms what no source says. Day and
+    month names are left out ("open on a Tuesday" is decided by "Mon–Fri"). `source_texts` are lower-cased."""
+    if not _YES.match(sentence) or not is_yes_no(question):
+        return []
+    names = [n for n in _ASKED_NAME.findall(question) if n.lower() not in _CALENDAR_NAMES]
+    return [n for n in dict.fromkeys(names)
+            if not any(re.search(rf"\b{re.escape(n.lower())}", text) for text in source_texts)]
 
 
 def asks_for_money(question: str) -> bool:

@@ -152,9 +152,10 @@ def yes_no_cell_answer(question: str, sources: dict[int, str], subject: str = ""
     Munich: Robotics lab No [1]."); None when the cell asked for is not a yes or a no. The model answered "Yes,
     there is a robotics lab at the Munich office" beside the row "| Munich | … | No |"."""
     cell = _asked_cell(question, sources, subject)
-    if cell is None or cell.value.strip().lower() not in _YES | _NO:
+    value = cell.value.strip().lower() if cell is not None else ""
+    if value not in _YES | _NO:
         return None
-    verdict = "Yes" if cell.value.strip().lower() in _YES else "No"
+    verdict = "Yes" if value in _YES else "No"
     return f"{verdict}: {cell.key}: {cell.column} {cell.value} [{cell.source}]."
 
 

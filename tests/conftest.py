@@ -29,6 +29,24 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def small_library(folder: Path, docs: dict[str, str], embedder, chunker, collection: str):
+    """A real store over `docs` ({file name: text}) and a hybrid retriever over it (five candidates a side);
+    yields the retriever (use with `yield from` in a fixture: the store closes after it)."""
+    from retrieval.hybrid import FusionConfig, HybridRetriever
+    from retrieval.keyword import BM25Retriever
+    from retrieval.vector import VectorRetriever
+
+    for name, text in docs.items():
+        (folder / name).write_text(text)
+    store = ChunkStore.open(data_dir=folder / "store", collection=collection, model_id=embedder.model_id,
+                            dimension=embedder.dimension)
+    Ingestor(store, embedder, chunker).ingest([folder / n for n in docs])
+    bm25 = BM25Retriever(store)
+    bm25.sync(save=False)
+    yield HybridRetriever(VectorRetriever(store, embedder), bm25, FusionConfig(bm25_candidates=5, vector_candidates=5))
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder("all-MiniLM-L6-v2", dtype="float32")

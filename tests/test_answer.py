@@ -6,11 +6,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from app.answering.answer import Answerer
 from app.answering.citations import check_citations, clean_markers
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source
-from ingest.pipeline import Ingestor
-from ingest.store import ChunkStore
-from retrieval.hybrid import FusionConfig, HybridRetriever
-from retrieval.keyword import BM25Retriever
-from retrieval.vector import VectorRetriever
+from tests.conftest import small_library
 
 DOCS = {
     "leave.txt": "Annual leave is 27 working days per calendar year for full-time employees.",
@@ -23,17 +19,7 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, embedder, chunker):
-    tmp = tmp_path_factory.mktemp("answer")
-    for name, text in DOCS.items():
-        (tmp / name).write_text(text)
-    store = ChunkStore.open(data_dir=tmp / "store", collection="answer", model_id=embedder.model_id,
-                            dimension=embedder.dimension)
-    Ingestor(store, embedder, chunker).ingest([tmp / n for n in DOCS])
-    bm25 = BM25Retriever(store)
-    bm25.sync(save=False)
-    yield HybridRetriever(VectorRetriever(store, embedder), bm25, FusionConfig(bm25_candidates=5,
-                                                                                vector_candidates=5))
-    store.close()
+    yield from small_library(tmp_path_factory.mktemp("answer"), DOCS, embedder, chunker, "answer")
 
 
 class ExplodingModel(FakeListChatModel):

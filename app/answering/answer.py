@@ -10,11 +10,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from app.answering.checker import SentenceChecker
-from app.answering.citations import CitationCheck, check_citations, gives_what_is_asked, is_refusal, strip_markers
+from app.answering.citations import (CitationCheck, check_citations, codes, gives_what_is_asked, is_refusal,
+                                     strip_markers)
 from app.answering.evidence import Evidence, named_row, select_evidence
-from app.answering.figures import figure_verdict
+from app.answering.fields import field_answer
+from app.answering.figures import figure_verdict, is_choice, named_option
 from app.answering.followup import conversation_context, follow_up_query
-from app.answering.gate import GateDecision, decide
+from app.answering.gate import GateDecision, decide, holds_code
+from app.answering.prohibitions import forbidden_verdict
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
 from app.answering.tables import cell_answer, table_answer, yes_no_cell_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
@@ -190,10 +193,14 @@ class Answerer:
             return question, "the rewritten query was unusable; searched for the question as asked"
         return text, None
 
-    def gate(self, question: str, found: Retrieval, evidence: Evidence | None = None) -> GateDecision:
+    def gate(self, question: str, found: Retrieval, evidence: Evidence | None = None,
+             query: str | None = None) -> GateDecision:
         texts = [f"{r.chunk.source}\n{r.context_text}" for r in found.results]
+        carried = set(codes(query or question)) - set(codes(question))
+        best = evidence.best.text if evidence is not None and evidence.best is not None else ""
         return decide(question, texts, found.best_cosine, found.best_rerank, self.min_cosine, self.min_rerank,
-                      evidence.best_cosine if evidence is not None else None, self.min_sentence_cosine)
+                      evidence.best_cosine if evidence is not None else None, self.min_sentence_cosine,
+                      carried_code_held=any(holds_code(c, best) for c in carried))
 
     def select(self, query: str, sources: list[Source], found: Retrieval | None = None,
                asked: str | None = None) -> Evidence | None:
@@ -201,9 +208,11 @@ class Answerer:
         if self.embedder is None or self.evidence_sentences <= 0 or not sources:
             return None
         headings = {r.id: r.heading for r in found.results} if found is not None else {}
-        return select_evidence(query, {s.number: s.text for s in sources}, self.embedder, self.evidence_sentences,
-                               headings={s.number: headings.get(s.chunk_id, "") for s in sources},
-                               asked=asked, asked_weight=ASKED_WEIGHT)
+        evidence = select_evidence(query, {s.number: s.text for s in sources}, self.embedder,
+                                   self.evidence_sentences, headings={s.number: headings.get(s.chunk_id, "")
+                                                                      for s in sources},
+                                   asked=asked, asked_weight=ASKED_WEIGHT)
+        return evidence.narrowed(lambda sentence: gives_what_is_asked(asked or query, sentence))
 
     def fit_sources(self, question: str, found: Retrieval) -> tuple[list[Source], list[str], int]:
         """Numbered sources that fit the context window (weakest dropped whole, never cut), their prompt
@@ -271,9 +280,14 @@ class Answerer:
             yield AnswerEvent("done", answer.answer, answer)
             return
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
-        decided = self._figure_answer(question, query, evidence, answer)
+        decided = self._figure_answer(question, query, evidence, answer) or self._forbidden_answer(question, evidence,
+                                                                                                  answer)
         if decided is None:
             texts = self._with_next_chunk(sources)
+            decided = field_answer(question, texts, {s.number: s.file for s in sources}, query if history else "")
+            if decided is not None:
+                answer.notes.append("read off the labelled line of the source the question names")
+        if decided is None:
             decided = table_answer(question, texts)
             if decided is not None:
                 answer.notes.append("read off the table of the source: the rows whose column says yes")
@@ -372,7 +386,7 @@ class Answerer:
             answer.timings["rerank_ms"] = round(answer.timings.get("rerank_ms", 0.0) + found.timings_ms["rerank"], 1)
         sources, blocks, dropped = self.fit_sources(question, found)
         evidence = self.select(query, sources, found, asked=question)
-        return Searched(found, sources, blocks, dropped, evidence, self.gate(question, found, evidence))
+        return Searched(found, sources, blocks, dropped, evidence, self.gate(question, found, evidence, query))
 
     @staticmethod
     def _show(answer: Answer, query: str, searched: "Searched") -> None:
@@ -423,7 +437,21 @@ class Answerer:
         verdict, sentence = decided
         answer.notes.append("decided by comparing the question's figure with the one the best source states")
         quoted = " ".join(sentence.split())
+        if is_choice(question):  # "train or fly?": the option the rule names, not a "Yes"
+            option = named_option(question, sentence) if verdict else None
+            lead = f"{option[:1].upper()}{option[1:]}: the documents say" if option else "The documents say:"
+            return f"{lead} “{quoted}” [{evidence.best.source}]"
         return f"{'Yes' if verdict else 'No'}: the documents say “{quoted}” [{evidence.best.source}]"
+
+    @staticmethod
+    def _forbidden_answer(question: str, evidence: Evidence | None, answer: Answer) -> str | None:
+        """"No" to a permission question whose thing the best sentence forbids ("never the lift"), quoting it
+        (app/answering/prohibitions.py); None: the model answers."""
+        if evidence is None or evidence.best is None or evidence.best.score < FIGURE_MIN_SCORE \
+                or not forbidden_verdict(question, evidence.best.text):
+            return None
+        answer.notes.append("decided by the best source forbidding what the question asks about")
+        return f"No: the documents say “{' '.join(evidence.best.text.split())}” [{evidence.best.source}]"
 
     def _quote(self, question: str, evidence: Evidence | None, min_score: float) -> str | None:
         """The best sentence, quoted and cited, when it scores at least `min_score` (> 0) and gives the kind of

@@ -251,8 +251,10 @@ def _off_subject(sentence: str, question: str, source_text: str) -> list[str]:
 _SUBJECT_WORD = re.compile(r"\w[\w'’-]*")
 _PHONE = re.compile(r"\+\d[\d ()/-]{6,}\d")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+")
-_KIND_TERMS = [(term, _PHONE) for term in tokenize("phone telephone call")] + \
-    [(term, _EMAIL) for term in tokenize("email e-mail mail")]
+# An address or a number is how one contacts or reaches someone ("How do I contact them?" beside "Owner: People
+# Operations (people@harborlane.example)").
+_KIND_TERMS = [(term, _PHONE) for term in tokenize("phone telephone call contact reach")] + \
+    [(term, _EMAIL) for term in tokenize("email e-mail mail contact reach write")]
 
 
 _ASKED_NAME = re.compile(r"(?<=\s)[A-Z][\w-]+")  # a capitalised word of the question after its first

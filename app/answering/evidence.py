@@ -10,7 +10,8 @@ lead-in, and handed to the model in document order under their source's number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +58,23 @@ class Evidence:
         for s, cosine in zip(self.sentences, cosines):
             out[s.source] = max(out.get(s.source, -1.0), float(cosine))
         return out
+
+    def narrowed(self, gives: Callable[[str], bool]) -> "Evidence":
+        """When the best sentence does not give the kind of figure asked (`gives`: a price, a duration) but another
+        kept one does, only the sentences that give it (with their headings and table rows): asked "How much can
+        I spend on equipment for my home office?" beside the IT catalogue's "Home equipment … delivered within 10
+        working days" and the handbook's "… up to EUR 800", the model answered with the delivery time."""
+        if self.best is None or gives(self.best.text):
+            return self
+        kept = [s for ss in self.by_source.values() for s in ss]
+        giving = [s for s in kept if not s.header and gives(s.text)]
+        if not giving:
+            return self
+        drop = {s.index for s in kept if not s.header and not s.text.startswith("|") and not _lead_in(s.text)
+                and not gives(s.text)}
+        by_source = {n: [s for s in ss if s.index not in drop] for n, ss in self.by_source.items()}
+        return replace(self, by_source={n: ss for n, ss in by_source.items() if any(not _lead_in(s.text) for s in ss)},
+                       best=max(giving, key=lambda s: s.score))
 
     def text(self, number: int) -> str:
         """The kept sentences of one source: neighbours joined by a space, gaps marked with an ellipsis; table

@@ -45,6 +45,33 @@ def _unit_terms() -> frozenset[str]:
     return frozenset(tokenize(" ".join(UNITS) + " days weeks hours months years per"))
 
 
+# "Should I take the train or fly …?": the words either side of the "or".
+_CHOICE = re.compile(r"\b(?P<first>[\w-]+)\s+or\s+(?:(?:the|a|an|to|by)\s+)?(?P<second>[\w-]+)", re.I)
+
+
+_NOT_AN_OPTION = frozenset("more less fewer later earlier longer shorter not so never one two three four five six seven "
+                           "eight nine ten".split())
+
+
+def is_choice(question: str) -> bool:
+    """A yes/no-shaped question that asks to choose between two things ("Should I take the train or fly?"; not
+    "ten or more days")."""
+    match = _CHOICE.search(question)
+    return match is not None and all(w.isalpha() and w.lower() not in _NOT_AN_OPTION for w in match.groups())
+
+
+def named_option(question: str, sentence: str) -> str | None:
+    """The option of a choice question that `sentence` names first ("Trains are preferred over flights" ->
+    "train"); None when it names neither."""
+    match = _CHOICE.search(question)
+    if match is None or not is_choice(question):
+        return None
+    words = tokenize(sentence)
+    at = {o: words.index(t[0]) for o in (match.group("first"), match.group("second"))
+          if (t := tokenize(o)) and t[0] in words}
+    return min(at, key=at.get) if at else None
+
+
 def holds(asked: Quantity, stated: Quantity) -> bool | None:
     """Whether the asked figure meets what the sentence states (the same figure, within its bound or its range);
     None when it cannot say (an asked range that overlaps the stated one in part)."""

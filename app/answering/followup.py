@@ -28,6 +28,9 @@ _WORD = re.compile(r"[\w][\w'’-]*")
 # are what the follow-up is about, so those names are carried too.
 _GROUP = re.compile(r"\b(?:the\s+(?:two|three|four|former|latter)|both|(?:smaller|larger|bigger|cheaper|shorter|"
                     r"longer|newer|older|higher|lower)\s+(?:of|one))\b", re.I)
+# "How do I contact them?" after "Who owns the employee handbook?": "them" is who the answer named.
+_WHO = re.compile(r"^\W*(?:and\s+)?who\b", re.I)
+_PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.I)
 _ANSWER_NAME = re.compile(r"\b[A-Z][a-z][\w-]*")
 _NOT_A_NAME = frozenset("yes no the a an i it its this that these those there".split())
 MAX_CARRIED = 10  # terms carried into a follow-up's query; a long conversation does not grow it without end
@@ -139,7 +142,7 @@ def follow_up_query(question: str, history: list[tuple[str, str]], force: bool =
     # a second question that stood alone ("Which items need a receipt?" after one about expense claims) left the
     # third ("And when is the money paid back?") without the conversation's subject.
     earlier = [content_words(previous_query), codes(previous_answer)]
-    if _GROUP.search(question):
+    if _GROUP.search(question) or (_WHO.match(previous_question) and _PERSON.search(question)):
         earlier.insert(0, answer_names(previous_answer))
     earlier += [content_words(q) for q, _ in reversed(history[:-1])]
     carried = [w for words in earlier for w in words if w.lower() not in have]

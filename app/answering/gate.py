@@ -28,18 +28,25 @@ def question_codes(question: str) -> list[str]:
     return codes(question)
 
 
+def holds_code(code: str, text: str) -> bool:
+    """Whether `text` names `code` as a whole code (E-10 is not in E-101)."""
+    return re.search(rf"(?<![\w-]){re.escape(code.lower())}(?![\w]|-\w)", text.lower()) is not None
+
+
 def missing_codes(question: str, texts: list[str]) -> list[str]:
-    haystack = " ".join(texts).lower()
-    return [c for c in question_codes(question)
-            if re.search(rf"(?<![\w-]){re.escape(c.lower())}(?![\w]|-\w)", haystack) is None]
+    haystack = " ".join(texts)
+    return [c for c in question_codes(question) if not holds_code(c, haystack)]
 
 
 def decide(question: str, texts: list[str], best_cosine: float | None, best_rerank: float | None,
            min_cosine: float, min_rerank: float | None, best_sentence_cosine: float | None = None,
-           min_sentence_cosine: float = 0.0) -> GateDecision:
+           min_sentence_cosine: float = 0.0, carried_code_held: bool = False) -> GateDecision:
     """Pass the question to the model, or say why not. `texts`: what the retrieved passages say, headings and
     file names included. With the best sentence's cosine, that decides instead of the best chunk's: a chunk of
-    eight checklist lines scores 0.17 for the one line that answers (0.62)."""
+    eight checklist lines scores 0.17 for the one line that answers (0.62). `carried_code_held`: a follow-up's
+    best sentence holds the code its conversation is about ("Where do I acknowledge it afterwards? (E-101)" scored
+    0.36 for "E-101 … then acknowledge the error on the teach pendant"): the short question, not the evidence,
+    is what scores low, so the similarity floor is not applied (the evidence check still is)."""
     signals = {"best_cosine": best_cosine, "best_rerank": best_rerank, "best_sentence_cosine": best_sentence_cosine}
     if not texts:
         return GateDecision(False, "nothing matched", signals)
@@ -52,7 +59,7 @@ def decide(question: str, texts: list[str], best_cosine: float | None, best_rera
             return GateDecision(False, f"best rerank score {best_rerank:.2f} is under {min_rerank:g}", signals)
         return GateDecision(True, "", signals)
     if best_sentence_cosine is not None:
-        if best_sentence_cosine < min_sentence_cosine:
+        if best_sentence_cosine < min_sentence_cosine and not carried_code_held:
             return GateDecision(False, f"best sentence similarity {best_sentence_cosine:.2f} is under "
                                        f"{min_sentence_cosine:g}", signals)
         return GateDecision(True, "", signals)

@@ -4,7 +4,7 @@ follow-up rules that let such questions reach an answer. Real store, retriever a
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from app.answering.answer import Answerer
+from app.answering.answer import Answer, Answerer
 from app.answering.citations import _off_subject, gives_what_is_asked
 from app.answering.evidence import Evidence, Sentence
 from app.answering.fields import field_answer
@@ -46,6 +46,14 @@ def test_a_permission_question_about_what_the_best_sentence_forbids_is_answered_
     assert answer.answer == f"No: the documents say “{FIRE}” [{cited[0].number}]"
     assert cited[0].file == "emergencies.md" and not answer.abstained
     assert not any("language model failed" in n for n in answer.notes), "the model was not asked"
+    medical = Sentence(1, 0, 40, "For medical emergencies call 112 first.", 0.50, 1)
+    fire = Sentence(1, 41, 140, FIRE, 0.46, 0)
+    blank = Answer(question="")
+    decided = Answerer._forbidden_answer("Can I use the lift in an emergency?", Evidence({1: [fire, medical]}, medical),
+                                         blank)
+    assert decided == f"No: the documents say “{FIRE}” [1]", "the forbidding sentence need not be the best one"
+    far = Sentence(1, 41, 140, FIRE, 0.35, 0)
+    assert Answerer._forbidden_answer("Can I use the lift?", Evidence({1: [far, medical]}, medical), blank) is None
 
 
 def test_forbidden_verdicts_need_the_questions_own_word_after_the_negation():

@@ -37,6 +37,10 @@ YES_NO_CHECK_SHARE = 0.6
 # score, cosine + 0.5 x shared terms, at least this): "Annual leave is 27 working days" (0.35) must not answer
 # "a doctor's note on the second day of sick leave?" with "No". The 9 decided dev questions scored 0.55-1.01.
 FIGURE_MIN_SCORE = 0.5
+# The forbidding sentence may be the second best: "Can I use the lift in an emergency?" scored "For medical
+# emergencies call 112 first" 0.50 and "… never the lift …" 0.46 (`askdocs ask` on data/). Sentences within this
+# of the best one's score are read for a negation of the question's word.
+FORBIDDING_MARGIN = 0.1
 # A follow-up's sentences are also scored against the question as asked, at this weight: by its search query
 # alone ("Who approves a EUR 200 request from it? (learning budget per year)") the carried terms made the previous
 # turn's sentence the best one. Best sentence holds the gold answer, follow-ups of the sample QA set: dev 20 -> 21
@@ -445,13 +449,17 @@ class Answerer:
 
     @staticmethod
     def _forbidden_answer(question: str, evidence: Evidence | None, answer: Answer) -> str | None:
-        """"No" to a permission question whose thing the best sentence forbids ("never the lift"), quoting it
+        """"No" to a permission question whose thing a best sentence forbids ("never the lift"), quoting it
         (app/answering/prohibitions.py); None: the model answers."""
-        if evidence is None or evidence.best is None or evidence.best.score < FIGURE_MIN_SCORE \
-                or not forbidden_verdict(question, evidence.best.text):
+        if evidence is None or evidence.best is None or evidence.best.score < FIGURE_MIN_SCORE:
             return None
-        answer.notes.append("decided by the best source forbidding what the question asks about")
-        return f"No: the documents say “{' '.join(evidence.best.text.split())}” [{evidence.best.source}]"
+        near = [x for xs in evidence.by_source.values() for x in xs
+                if x.score >= evidence.best.score - FORBIDDING_MARGIN and forbidden_verdict(question, x.text)]
+        if not near:
+            return None
+        sentence = max(near, key=lambda x: x.score)
+        answer.notes.append("decided by a best source forbidding what the question asks about")
+        return f"No: the documents say “{' '.join(sentence.text.split())}” [{sentence.source}]"
 
     def _quote(self, question: str, evidence: Evidence | None, min_score: float) -> str | None:
         """The best sentence, quoted and cited, when it scores at least `min_score` (> 0) and gives the kind of

@@ -78,7 +78,8 @@ def test_who_owns_a_document_is_read_off_its_labelled_line(retriever, embedder):
     assert cited[0].file == "employee-handbook.md"
     sources = {1: DOCS["it-catalogue.txt"], 2: DOCS["employee-handbook.md"]}
     files = {1: "it-catalogue.txt", 2: "employee-handbook.md"}
-    assert field_answer("Who is the owner of the IT catalogue?", sources, files) == "Owner: IT desk (it@example.org) [1]"
+    assert field_answer("Who is the owner of the IT catalogue?", sources, files) == \
+        "Owner: IT desk (it@example.org) [1]"
     assert field_answer("Who approves the employee handbook?", sources, files) is None, "no Approver line"
     assert field_answer("Who owns the travel policy?", sources, files) is None, "no source is named by the question"
     assert field_answer("Who owns it?", sources, files, subject="Who owns it? (employee handbook)") == \

@@ -284,22 +284,9 @@ class Answerer:
             yield AnswerEvent("done", answer.answer, answer)
             return
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
-        decided = self._figure_answer(question, query, evidence, answer) or self._forbidden_answer(question, evidence,
-                                                                                                  answer)
-        if decided is None:
-            texts = self._with_next_chunk(sources)
-            decided = field_answer(question, texts, {s.number: s.file for s in sources}, query if history else "")
-            if decided is not None:
-                answer.notes.append("read off the labelled line of the source the question names")
-        if decided is None:
-            decided = table_answer(question, texts)
-            if decided is not None:
-                answer.notes.append("read off the table of the source: the rows whose column says yes")
-            else:
-                read = yes_no_cell_answer if is_yes_no(question) else cell_answer
-                decided = read(question, texts, query if history else "")
-                if decided is not None:
-                    answer.notes.append("read off the table of the source: the cell of the row and column asked for")
+        decided = (self._figure_answer(question, query, evidence, answer)
+                   or self._forbidden_answer(question, evidence, answer)
+                   or self._read_off(question, query if history else "", sources, answer))
         threshold = self.evidence_check
         if is_yes_no(question):
             threshold *= YES_NO_CHECK_SHARE
@@ -446,6 +433,26 @@ class Answerer:
             lead = f"{option[:1].upper()}{option[1:]}: the documents say" if option else "The documents say:"
             return f"{lead} “{quoted}” [{evidence.best.source}]"
         return f"{'Yes' if verdict else 'No'}: the documents say “{quoted}” [{evidence.best.source}]"
+
+    @classmethod
+    def _read_off(cls, question: str, subject: str, sources: list[Source], answer: Answer) -> str | None:
+        """An answer read off the sources by rule: a labelled line ("Owner: …"), the rows of a table whose yes/no
+        column says yes, or the cell of the row and column asked for; None: the model answers. `subject`: a
+        follow-up's search query."""
+        texts = cls._with_next_chunk(sources)
+        decided = field_answer(question, texts, {s.number: s.file for s in sources}, subject)
+        if decided is not None:
+            answer.notes.append("read off the labelled line of the source the question names")
+            return decided
+        decided = table_answer(question, texts)
+        if decided is not None:
+            answer.notes.append("read off the table of the source: the rows whose column says yes")
+            return decided
+        read = yes_no_cell_answer if is_yes_no(question) else cell_answer
+        decided = read(question, texts, subject)
+        if decided is not None:
+            answer.notes.append("read off the table of the source: the cell of the row and column asked for")
+        return decided
 
     @staticmethod
     def _forbidden_answer(question: str, evidence: Evidence | None, answer: Answer) -> str | None:

@@ -67,11 +67,11 @@ class Evidence:
         if self.best is None or gives(self.best.text):
             return self
         kept = [s for ss in self.by_source.values() for s in ss]
-        giving = [s for s in kept if not s.header and gives(s.text)]
+        gives_it = {s.index: gives(s.text) for s in kept if not s.header}  # table data rows are kept as they are
+        giving = [s for s in kept if gives_it.get(s.index)]
         if not giving:
             return self
-        drop = {s.index for s in kept if not s.header and not s.text.startswith("|") and not _lead_in(s.text)
-                and not gives(s.text)}
+        drop = {s.index for s in kept if not s.text.startswith("|") and not _lead_in(s.text) and not gives_it[s.index]}
         by_source = {n: [s for s in ss if s.index not in drop] for n, ss in self.by_source.items()}
         return replace(self, by_source={n: ss for n, ss in by_source.items() if any(not _lead_in(s.text) for s in ss)},
                        best=max(giving, key=lambda s: s.score))

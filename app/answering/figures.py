@@ -47,10 +47,8 @@ def _unit_terms() -> frozenset[str]:
 
 # "Should I take the train or fly …?": the words either side of the "or".
 _CHOICE = re.compile(r"\b(?P<first>[\w-]+)\s+or\s+(?:(?:the|a|an|to|by)\s+)?(?P<second>[\w-]+)", re.I)
-
-
-_NOT_AN_OPTION = frozenset("more less fewer later earlier longer shorter not so never one two three four five six seven "
-                           "eight nine ten".split())
+_NOT_AN_OPTION = frozenset("more less fewer later earlier longer shorter not so never one two three four five six "
+                           "seven eight nine ten".split())
 
 
 def is_choice(question: str) -> bool:
@@ -63,9 +61,9 @@ def is_choice(question: str) -> bool:
 def named_option(question: str, sentence: str) -> str | None:
     """The option of a choice question that `sentence` names first ("Trains are preferred over flights" ->
     "train"); None when it names neither."""
-    match = _CHOICE.search(question)
-    if match is None or not is_choice(question):
+    if not is_choice(question):
         return None
+    match = _CHOICE.search(question)
     words = tokenize(sentence)
     at = {o: words.index(t[0]) for o in (match.group("first"), match.group("second"))
           if (t := tokenize(o)) and t[0] in words}

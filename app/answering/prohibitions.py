@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from app.answering.verify import OPENERS
 from retrieval.tokenize import tokenize
 
-_PERMISSION = re.compile(r"^\W*(?:(?:and|so|but|then|also|ok|okay|well)\W+)*(?:(?:can|could|may|should|must)\s+"
+_PERMISSION = re.compile(OPENERS + r"(?:(?:can|could|may|should|must)\s+"
                          r"(?:i|we|you|they|employees|staff|visitors|guests)|(?:am i|are we|are you|is it) "
                          r"(?:allowed|permitted|ok|okay|fine) to)\b", re.I)
 _ASKED_NEGATION = re.compile(r"\b(?:not|never|no|cannot|can't|don't|doesn't|mustn't|isn't|aren't|won't|without)\b",

@@ -25,8 +25,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 CHECK_SYSTEM = "You check whether a passage answers a question. Reply with one word: yes or no."
 
 # A question that asks for a yes or a no ("Can I…", "Is the…", "Do we…", and after an opener: "So can I…").
-_YES_NO = re.compile(r"^\W*(?:(?:and|so|but|then|also|ok|okay|well)\W+)*(?:can|could|may|might|must|shall|should|"
-                     r"will|would|do|does|did|is|are|am|was|were|has|have|had)\b", re.I)
+# The openers a question may start with before its verb ("And can I…", "So is it…").
+OPENERS = r"^\W*(?:(?:and|so|but|then|also|ok|okay|well)\W+)*"
+_YES_NO = re.compile(OPENERS + r"(?:can|could|may|might|must|shall|should|will|would|do|does|did|is|are|am|was|were|"
+                     r"has|have|had)\b", re.I)
 
 
 def is_yes_no(question: str) -> bool:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.accounts.access import EVERYTHING, SHARED, Access, collection_label
-from app.answering.answer import Answer, Answerer, AnswerEvent
+from app.answering.answer import Answerer
+from app.answering.results import Answer, AnswerEvent
 from app.settings import Settings
 from ingest.types import DocumentRecord, FileReport
 from retrieval.hybrid import Retrieval

@@ -362,7 +362,7 @@ def test_which_rows_of_a_table_have_a_feature_is_read_off_the_table_without_the_
 
 
 def test_a_table_cut_at_a_chunks_end_is_read_with_the_chunk_that_goes_on():
-    from app.answering.answer import Source
+    from app.answering.results import Source
     from app.answering.tables import table_answer
 
     page = "| Site | Canteen |\n|---|---|\n| Oslo | Yes |\n| Bergen | No |\n\nVisitors sign in at reception."

@@ -4,7 +4,8 @@ follow-up rules that let such questions reach an answer. Real store, retriever a
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from app.answering.answer import Answer, Answerer
+from app.answering.answer import Answerer
+from app.answering.results import Answer
 from app.answering.citations import _off_subject, gives_what_is_asked
 from app.answering.evidence import Evidence, Sentence
 from app.answering.fields import field_answer
@@ -49,11 +50,11 @@ def test_a_permission_question_about_what_the_best_sentence_forbids_is_answered_
     medical = Sentence(1, 0, 40, "For medical emergencies call 112 first.", 0.50, 1)
     fire = Sentence(1, 41, 140, FIRE, 0.46, 0)
     blank = Answer(question="")
-    decided = Answerer._forbidden_answer("Can I use the lift in an emergency?", Evidence({1: [fire, medical]}, medical),
+    decided = Answerer._permission_answer("Can I use the lift in an emergency?", Evidence({1: [fire, medical]}, medical),
                                          blank)
     assert decided == f"No: the documents say “{FIRE}” [1]", "the forbidding sentence need not be the best one"
     far = Sentence(1, 41, 140, FIRE, 0.35, 0)
-    assert Answerer._forbidden_answer("Can I use the lift?", Evidence({1: [far, medical]}, medical), blank) is None
+    assert Answerer._permission_answer("Can I use the lift?", Evidence({1: [far, medical]}, medical), blank) is None
 
 
 def test_forbidden_verdicts_need_the_questions_own_word_after_the_negation():
@@ -125,3 +126,49 @@ def test_an_address_or_a_number_is_how_one_contacts_someone():
     sentence = "You can contact People Operations at people@example.org [1]."
     assert _off_subject(sentence, "How do I contact them?", "Owner: People Operations (people@example.org).") == []
     assert _off_subject(sentence, "How do I contact them?", "Owner: People Operations.") != []
+
+
+def test_a_thing_the_sentence_says_is_not_allowed_or_done_without_is_answered_no():
+    from app.answering.prohibitions import needless_verdict
+
+    shared = "Shared accounts are not allowed."
+    assert forbidden_verdict("Can our team share one login for a tool?", shared)
+    assert forbidden_verdict("Are shared accounts allowed?", shared)
+    assert forbidden_verdict("Is alcohol reimbursed?", "Alcohol is not reimbursed.")
+    assert not forbidden_verdict("Is the hotel reimbursed?", "Alcohol is not reimbursed."), "another thing"
+    assert not forbidden_verdict("Can I use the password manager?", shared)
+    fence = "It works next to people without a safety fence when it runs in collaborative mode."
+    assert needless_verdict("Does the SK-220 need a safety fence in collaborative mode?", fence)
+    assert not needless_verdict("Does it need a power supply?", fence)
+    assert not needless_verdict("Do I need approval to work abroad for 30 days?",
+                                "You can work abroad for up to 20 days without approval."), "a bound and an exception"
+    per_diem = Sentence(1, 0, 60, "Meals are covered by a per diem of EUR 45 per full travel day.", 0.48, 0)
+    alcohol = Sentence(1, 61, 87, "Alcohol is not reimbursed.", 0.43, 1)
+    assert Answerer._permission_answer("Can I claim alcohol on my per diem?",
+                                      Evidence({1: [per_diem, alcohol]}, per_diem), Answer(question="")) == \
+        "No: the documents say “Alcohol is not reimbursed.” [1]"
+
+
+def test_a_thing_allowed_one_way_only_is_a_yes_with_that_way():
+    from app.answering.prohibitions import one_way_verdict
+
+    rule = "Personal devices may access e-mail only through the managed mobile app."
+    assert one_way_verdict("Can I read my work e-mail on my personal phone?", rule)
+    assert not one_way_verdict("Can I use my personal laptop?", rule), "one shared word is not the same act"
+    assert not one_way_verdict("Can I go into the lab before the training?",
+                               "Only employees who have completed the lab safety training may enter a lab."), \
+        "'only' before whom it allows limits who, not how"
+    best = Sentence(1, 0, 70, rule, 0.55, 0)
+    assert Answerer._permission_answer("Can I read my work e-mail on my personal phone?", Evidence({1: [best]}, best),
+                                      Answer(question="")) == f"Yes, but only as the documents say: “{rule}” [1]"
+
+
+def test_a_code_question_reads_the_sentences_with_a_code_and_which_department_reads_the_labelled_line():
+    question = "What is the code of the travel and expense policy?"
+    assert not gives_what_is_asked(question, "Week 1: read the Employee Handbook and the Travel and Expense Policy.")
+    assert gives_what_is_asked(question, "TRAVEL AND EXPENSE POLICY (TEP-7)")
+    assert gives_what_is_asked("What is the travel and expense policy about?", "Week 1: read the Travel Policy.")
+    policy = "TRAVEL AND EXPENSE POLICY (TEP-7)\nEffective: 1 January 2026. Approver: Finance (finance@example.org)."
+    assert field_answer("Which department approves it?", {1: policy}, {1: "travel-expenses.txt"},
+                        subject="Which department approves it? (code travel expense policy TEP-7)") == \
+        "Approver: Finance (finance@example.org) [1]"

@@ -5,21 +5,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from app.answering.checker import SentenceChecker
-from app.answering.citations import (CitationCheck, check_citations, codes, gives_what_is_asked, is_refusal,
+from app.answering.citations import (check_citations, codes, gives_what_is_asked, is_refusal,
                                      strip_markers)
 from app.answering.evidence import Evidence, named_row, select_evidence
 from app.answering.fields import field_answer
 from app.answering.figures import figure_verdict, is_choice, named_option
 from app.answering.followup import conversation_context, follow_up_query
 from app.answering.gate import GateDecision, decide, holds_code
-from app.answering.prohibitions import forbidden_verdict
+from app.answering.parts import split_parts, stream_parts
+from app.answering.prohibitions import forbidden_verdict, needless_verdict, one_way_verdict
 from app.answering.prompts import NOT_FOUND, answer_messages, format_source, rewrite_messages
-from app.answering.tables import cell_answer, table_answer, yes_no_cell_answer
+from app.answering.results import NEAREST_ONLY, Answer, AnswerEvent, Source
+from app.answering.tables import asked_row, cell_answer, table_answer, yes_no_cell_answer
 from app.answering.verify import check_messages, is_yes_no, yes_probability
 from app.llm import stream_text as llm_stream_text
 from retrieval.hybrid import HybridRetriever, Retrieval
@@ -27,7 +29,6 @@ from retrieval.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
 
-NEAREST_ONLY = "I could not find this in the documents. The nearest passages are listed below."
 # A yes/no question is checked at this share of the evidence-check threshold: its evidence is often a rule that
 # decides it without naming the question's words ("Can I fly business?" / "economy class only"), which the check
 # scores low. 30 dev yes/no questions of tests/qa/sample-qa.jsonl at 0.5 x 0.6 = 0.30: 29 of 30 answerable passed,
@@ -58,60 +59,6 @@ REMOVED_QUOTE_MIN_SCORE = 0.5
 # 1 citation mended ("Yes, it has a robotics lab" from the IT catalogue to the office guide), none broken, at
 # every margin from 0 to 0.2; the middle is taken.
 RECITE_MARGIN = 0.1
-
-
-@dataclass
-class Source:
-    number: int  # the [n] the answer uses
-    file: str
-    doc_id: str
-    page: int
-    start: int
-    end: int
-    text: str
-    chunk_id: str
-    score: float
-    breakdown: dict
-    cited: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str = ""
-    sources: list[Source] = field(default_factory=list)
-    rewritten_query: str = ""
-    abstained: bool = False
-    citations: list[CitationCheck] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    mode: str = ""
-    # The best-matching sentence of the sources ({source, text, start, end}: offsets in the source's page),
-    # shown before the model's answer arrives.
-    evidence: dict | None = None
-    removed: list[str] = field(default_factory=list)  # sentences of the model taken out: not in their sources
-    gate: dict = field(default_factory=dict)  # the gate's signals and, when it stopped the question, why
-
-    def to_dict(self) -> dict:
-        return {
-            "question": self.question, "answer": self.answer, "abstained": self.abstained,
-            "rewritten_query": self.rewritten_query, "mode": self.mode,
-            "sources": [s.to_dict() for s in self.sources], "evidence": self.evidence,
-            "citations": [c.to_dict() for c in self.citations], "removed": self.removed, "gate": self.gate,
-            "notes": self.notes, "timings": self.timings,
-        }
-
-
-@dataclass
-class AnswerEvent:
-    """What the UI renders as it happens: status, sources, token, done (with the final Answer)."""
-
-    kind: str
-    text: str = ""
-    answer: Answer | None = None
 
 
 @dataclass
@@ -243,6 +190,16 @@ class Answerer:
     def stream(self, question: str, history: list[tuple[str, str]] | None = None,
                doc_ids: list[str] | None = None, mode: str | None = None,
                top_k: int | None = None) -> Iterator[AnswerEvent]:
+        parts = split_parts(question)
+        if len(parts) > 1:  # each part asked alone, the later ones as follow-ups (app/answering/parts.py)
+            yield from stream_parts(question, parts, list(history or []),
+                                    lambda part, asked: self._stream_one(part, asked, doc_ids, mode, top_k, part=True))
+        else:
+            yield from self._stream_one(question, history, doc_ids, mode, top_k)
+
+    def _stream_one(self, question: str, history: list[tuple[str, str]] | None = None,
+                    doc_ids: list[str] | None = None, mode: str | None = None,
+                    top_k: int | None = None, part: bool = False) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         answer = Answer(question=question)
         history = list(history or [])
@@ -257,7 +214,10 @@ class Answerer:
         searched = self._search(question, query, answer, top_k, mode, doc_ids)
         # A question in a conversation that did not read as a follow-up ("Do I get something to work on in the
         # meantime?") but finds nothing as asked is searched again with the conversation's subject.
-        retry = follow_up_query(question, history, force=True) if history and query == question else question
+        # Not for a part of a question ("..., and what is the capital of Australia?"): a part that stands alone is
+        # about what it says, and the other part's subject would find that part's sources for it.
+        retry = (follow_up_query(question, history, force=True) if history and query == question and not part
+                 else question)
         if not searched.decision.passed and retry != question:
             again = self._search(question, retry, answer, top_k, mode, doc_ids)
             if again.decision.passed:
@@ -284,8 +244,8 @@ class Answerer:
             yield AnswerEvent("done", answer.answer, answer)
             return
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
-        decided = (self._figure_answer(question, query, evidence, answer)
-                   or self._forbidden_answer(question, evidence, answer)
+        decided = (self._figure_answer(question, query, evidence, answer, self._with_next_chunk(sources))
+                   or self._permission_answer(question, evidence, answer)
                    or self._read_off(question, query if history else "", sources, answer))
         threshold = self.evidence_check
         if is_yes_no(question):
@@ -415,12 +375,19 @@ class Answerer:
             return None
 
     @staticmethod
-    def _figure_answer(question: str, query: str, evidence: Evidence | None, answer: Answer) -> str | None:
+    def _figure_answer(question: str, query: str, evidence: Evidence | None, answer: Answer,
+                       texts: dict[int, str] | None = None) -> str | None:
         """A yes/no question about a figure that the best sentence decides by arithmetic: the verdict and that
-        sentence, quoted (app/answering/figures.py); None: the model answers."""
+        sentence, quoted (app/answering/figures.py); None: the model answers. The cell of a table row the question
+        (or its conversation) names, in the column it asks about, goes first (`texts`: the sources' texts)."""
         if evidence is None or evidence.best is None or not is_yes_no(question) \
                 or evidence.best.score < FIGURE_MIN_SCORE:
             return None
+        row = asked_row(question, texts, query) if texts else None
+        by_row = figure_verdict(question, row[0], query) if row is not None else None
+        if by_row is not None:
+            answer.notes.append("decided by comparing the question's figure with the table cell it asks about")
+            return f"{'Yes' if by_row[0] else 'No'}: {row[0]} [{row[1]}]"
         best = evidence.best
         decided = figure_verdict(question, named_row(best.header, best.text) if best.header else best.text, query)
         if decided is None:
@@ -455,18 +422,28 @@ class Answerer:
         return decided
 
     @staticmethod
-    def _forbidden_answer(question: str, evidence: Evidence | None, answer: Answer) -> str | None:
-        """"No" to a permission question whose thing a best sentence forbids ("never the lift"), quoting it
-        (app/answering/prohibitions.py); None: the model answers."""
-        if evidence is None or evidence.best is None or evidence.best.score < FIGURE_MIN_SCORE:
+    def _permission_answer(question: str, evidence: Evidence | None, answer: Answer) -> str | None:
+        """"No" to a permission question whose thing a best sentence forbids ("never the lift") or a need question
+        whose thing it does without ("without a safety fence"); "Yes, but only …" to one it allows one way only
+        ("may access e-mail only through the managed mobile app"); quoting that sentence
+        (app/answering/prohibitions.py). None: the model answers. The sentence is held to the figure rule's floor
+        less the margin, not the best one:
+        "Alcohol is not reimbursed." (0.43) answers "Can I claim alcohol on my per diem?" beside the per diem's
+        figures (0.48)."""
+        if evidence is None or evidence.best is None:
             return None
-        near = [x for xs in evidence.by_source.values() for x in xs
-                if x.score >= evidence.best.score - FORBIDDING_MARGIN and forbidden_verdict(question, x.text)]
-        if not near:
-            return None
-        sentence = max(near, key=lambda x: x.score)
-        answer.notes.append("decided by a best source forbidding what the question asks about")
-        return f"No: the documents say “{' '.join(sentence.text.split())}” [{sentence.source}]"
+        near = sorted((x for xs in evidence.by_source.values() for x in xs
+                       if x.score >= max(evidence.best.score, FIGURE_MIN_SCORE) - FORBIDDING_MARGIN),
+                      key=lambda x: -x.score)
+        for sentence in near:
+            quoted = f"“{' '.join(sentence.text.split())}” [{sentence.source}]"
+            if forbidden_verdict(question, sentence.text) or needless_verdict(question, sentence.text):
+                answer.notes.append("decided by a best source forbidding what the question asks about")
+                return f"No: the documents say {quoted}"
+            if one_way_verdict(question, sentence.text):
+                answer.notes.append("decided by a best source allowing what the question asks about one way only")
+                return f"Yes, but only as the documents say: {quoted}"
+        return None
 
     def _quote(self, question: str, evidence: Evidence | None, min_score: float) -> str | None:
         """The best sentence, quoted and cited, when it scores at least `min_score` (> 0) and gives the kind of

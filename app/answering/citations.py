@@ -281,10 +281,13 @@ def states_money(text: str) -> bool:
 
 
 def gives_what_is_asked(question: str, sentence: str) -> bool:
-    """False when `sentence` cannot answer `question` for the kind of figure it asks: a price without one, a
-    duration ("how long", "how soon") without a time, a figure in the units it names ("in degrees per second")
+    """False when `sentence` cannot answer `question` for the kind of figure it asks: a price without one, a code
+    ("What is the code of …?") without one, a duration ("how long", "how soon") without a time, a figure in the
+    units it names ("in degrees per second")
     without one in those units (the SK-220's "2 m/s" for its joint speed in degrees per second)."""
     if asks_for_money(question) and not states_money(sentence):
+        return False
+    if _CODE_QUESTION.search(question) and not codes(sentence):
         return False
     duration = _DURATION_QUESTION.search(question) is not None
     asked = {UNITS[w][0] for w in (_singular(w) for w in _IN_UNITS.findall(question.lower())) if w in UNITS}
@@ -304,6 +307,10 @@ _MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|pay|paid|spen
                              r"reimburse[sd]?|contribute[sd]?|charge[sd]?)\b|\b(?:what|which) (?:is|are) the "
                              r"(?:price|cost|fee)s?\b|\bhow much (?:money|does it cost)\b|"
                              r"\bwhat (?:does|do|did|will|would) (?:[\w-]+\s+){1,4}cost\b", re.I)
+# "What is the code of the travel and expense policy?": its best sentence was the checklist's "read … the Travel and
+# Expense Policy", and the evidence check stopped it; the title line "… POLICY (TEP-7)" holds the code.
+_CODE_QUESTION = re.compile(r"\b(?:what|which) (?:is|are) (?:the|its|their) (?:\w+ )?(?:code|reference|identifier)s?\b",
+                            re.I)
 _DURATION_QUESTION = re.compile(r"\bhow (?:long|soon|quickly|fast|often)\b|\bwithin how\b", re.I)
 _IN_UNITS = re.compile(r"\bin\s+([a-z°%]+)")  # "in degrees per second", "in kg": the unit the answer is to be in
 _TIME_FAMILIES = frozenset({"time", "hour", "day", "month", "year", "clock", "weekday"})

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from retrieval.tokenize import tokenize
 
-_WHO_VERB = re.compile(r"^\W*(?:and\s+)?who\s+(?!is\b|are\b|was\b|do\b|does\b|did\b|can\b|should\b)(?P<verb>\w+)\s+"
-                       r"(?P<rest>.+)$", re.I)
+# "Which department approves it?" asks who as well.
+_WHO_VERB = re.compile(r"^\W*(?:and\s+)?(?:who|which\s+(?:department|team|person|group|unit|function|role))\s+"
+                       r"(?!is\b|are\b|was\b|do\b|does\b|did\b|can\b|should\b)(?P<verb>\w+)\s+(?P<rest>.+)$", re.I)
 _WHO_NOUN = re.compile(r"^\W*(?:and\s+)?who\s+(?:is|are)\s+(?:the\s+)?(?P<noun>\w+)\s+(?:of|for)\s+(?P<rest>.+)$",
                        re.I)
 # A labelled line or sentence: "Owner: People Operations (people@harborlane.example)." (the value ends at a
@@ -36,7 +37,8 @@ def _asked(question: str) -> tuple[set[str], set[str]] | None:
     if not stems:
         return None
     stem = stems[0]
-    return {stem + "er", stem + "r", stem + "or"}, set(tokenize(verb.group("rest")))
+    # "Approver" stems to "approv", as "approves" does; "Owner" stays "owner"
+    return {stem, stem + "er", stem + "r", stem + "or"}, set(tokenize(verb.group("rest")))
 
 
 def field_answer(question: str, sources: dict[int, str], files: dict[int, str], subject: str = "") -> str | None:

@@ -31,6 +31,12 @@ _GROUP = re.compile(r"\b(?:the\s+(?:two|three|four|former|latter)|both|(?:smalle
 # "How do I contact them?" after "Who owns the employee handbook?": "them" is who the answer named.
 _WHO = re.compile(r"^\W*(?:and\s+)?who\b", re.I)
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.I)
+# "What is its street address?" after "Which office has the fewest desks?" (answered "Lyon: Desks 20"): "its" is
+# what that answer picked, not what the question said, so the names the answer adds are carried first, for a
+# follow-up pointing at one thing within two turns of the question that picked it.
+_WHICH = re.compile(r"^\W*(?:and\s+)?which\b", re.I)
+_ONE_THING = re.compile(r"\b(?:it|its|there|that|this)\b", re.I)
+PICKED_WITHIN = 2
 _ANSWER_NAME = re.compile(r"\b[A-Z][a-z][\w-]*")
 _NOT_A_NAME = frozenset("yes no the a an i it its this that these those there".split())
 MAX_CARRIED = 10  # terms carried into a follow-up's query; a long conversation does not grow it without end
@@ -124,6 +130,16 @@ def answer_names(answer: str) -> list[str]:
                               and w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS))
 
 
+def picked_names(history: list[tuple[str, str]]) -> list[str]:
+    """The names the answer to the latest "Which …?" question (or "the smaller of the two") of `history` adds to
+    its question ("Lyon" of "Lyon: Desks 20 [2]." after "Which office has the fewest desks?"); [] when none."""
+    for question, answer in reversed(history):
+        if _WHICH.match(question) or _GROUP.search(question):
+            asked = {w.lower() for w in _WORD.findall(question)}
+            return [n for n in answer_names(answer) if n.lower() not in asked and _stem(n) not in asked]
+    return []
+
+
 def follow_up_query(question: str, history: list[tuple[str, str]], force: bool = False) -> str:
     """The search query for `question` after `history` ((question, answer) pairs): the question as asked when it
     stands alone (unless `force`: it was searched as asked and found nothing); the previous question with one thing
@@ -144,6 +160,8 @@ def follow_up_query(question: str, history: list[tuple[str, str]], force: bool =
     earlier = [content_words(previous_query), codes(previous_answer)]
     if _GROUP.search(question) or (_WHO.match(previous_question) and _PERSON.search(question)):
         earlier.insert(0, answer_names(previous_answer))
+    elif _ONE_THING.search(question):
+        earlier.insert(0, picked_names(history[-PICKED_WITHIN:]))
     earlier += [content_words(q) for q, _ in reversed(history[:-1])]
     carried = [w for words in earlier for w in words if w.lower() not in have]
     carried = list(dict.fromkeys(carried))[:MAX_CARRIED]

@@ -1,4 +1,5 @@
-"""Yes/no questions about something the best evidence sentence forbids: the answer is No.
+"""Permission questions the best evidence sentences decide: No where they forbid the thing asked about, or do without
+the thing a "Does it need…?" question asks about; "Yes, but only…" where they allow it one way only.
 
 Asked "Can I take the lift?" after the fire-alarm question, with the best sentence "When the fire alarm sounds,
 leave by the nearest stairs, never the lift, and go to the assembly point", the evidence check gave P(yes) 0.26:
@@ -6,6 +7,9 @@ the 1.5B model reads "never the lift" as the passage not saying. Where a questio
 "May we…", "Am I allowed to…") and the sentence puts a negation right before a word the question asks about
 ("never the lift", "Do not reset it", "must not share passwords"), the verdict is No and the answer quotes that
 sentence.
+
+The same holds for a thing a sentence says is not allowed, reimbursed or covered ("Shared accounts are not allowed."
+for "Can our team share one login?"): a word of the sentence's subject must be one the question asks about.
 
 Not decided (None), so the model answers: a question with a negation of its own, a sentence with an exception
 ("unless", "except", "without approval", "only"), or a negation whose next word is not one the question asks
@@ -22,8 +26,16 @@ from app.answering.verify import OPENERS
 from retrieval.tokenize import tokenize
 
 _PERMISSION = re.compile(OPENERS + r"(?:(?:can|could|may|should|must)\s+"
-                         r"(?:i|we|you|they|employees|staff|visitors|guests)|(?:am i|are we|are you|is it) "
+                         r"(?:i|we|you|they|employees|staff|visitors|guests|our|my|the|a)|"
+                         r"(?:am i|are we|are you|is it) "
                          r"(?:allowed|permitted|ok|okay|fine) to)\b", re.I)
+# "Is alcohol reimbursed?", "Are shared accounts allowed?": a permission asked of the thing itself.
+_PASSIVE_ASKED = re.compile(OPENERS + r"(?:is|are)\b[^?]*\b(?:allowed|permitted|reimbursed|refunded|covered|"
+                            r"tolerated|accepted)\b", re.I)
+# "Shared accounts are not allowed.", "Alcohol is not reimbursed.": what the sentence forbids is its subject, the
+# last words before the negation.
+_PASSIVE_FORBIDS = re.compile(r"(?P<subject>(?:[\w'-]+\s+){1,3}?)(?:is|are)\s+(?:not|never)\s+(?:allowed|permitted|"
+                              r"reimbursed|refunded|covered|tolerated|accepted)\b", re.I)
 _ASKED_NEGATION = re.compile(r"\b(?:not|never|no|cannot|can't|don't|doesn't|mustn't|isn't|aren't|won't|without)\b",
                              re.I)
 # A negation and what it negates: "never the lift", "do not reset it", "must not share". Not a bound ("no later than
@@ -43,14 +55,60 @@ def _everyday() -> frozenset[str]:
     return frozenset(tokenize("take use get have go do make bring put let keep give"))
 
 
+# "Does the SK-220 need a safety fence in collaborative mode?" beside "It works next to people without a safety fence
+# when it runs in collaborative mode.": the model answered "Yes" by restating the question.
+_NEED = re.compile(OPENERS + r"(?:do|does|will|would)\s+(?:[\w'-]+\s+){1,3}?(?:need|require)s?\b", re.I)
+_WITHOUT = re.compile(r"\bwithout\s+(?P<rest>[^.;:!?]*)", re.I)
+_FIGURE = re.compile(r"\d")
+
+
+def needless_verdict(question: str, sentence: str) -> bool:
+    """True when `question` asks whether something is needed and `sentence` says it works without it (the answer
+    is No). Not with a figure in the sentence ("up to 20 days without approval" holds only up to 20 days), nor
+    with an exception or a negation in the question."""
+    need = _NEED.match(question)
+    if need is None or _ASKED_NEGATION.search(question) or _EXCEPTION.search(sentence) or _FIGURE.search(sentence):
+        return False
+    asked = {t for t in tokenize(question[need.end():]) if t.isalpha()} - _everyday()
+    return bool(asked) and any(_negates(m.group("rest"), asked) for m in _WITHOUT.finditer(sentence))
+
+
+# "Personal devices may access e-mail only through the managed mobile app.": allowed, one way. The model answered
+# "Can I read my work e-mail on my personal phone?" with "No" (the "only" read as a ban).
+_ONLY_WAY = re.compile(r"^(?P<subject>[^.;:!?]*?)\b(?:may|can|are allowed to|is allowed to)\s+(?P<act>[^.;:!?]*?)\s+"
+                       r"only\s+(?:through|via|with|in|on|from|by|using|after|if|when|once)\b", re.I)
+SHARED_FOR_ONE_WAY = 2  # asked words the sentence's subject and act must hold between them
+
+
+def one_way_verdict(question: str, sentence: str) -> bool:
+    """True when `sentence` allows what the permission question asks, one way only ("… may access e-mail only
+    through the managed mobile app"): the answer is a yes with that condition."""
+    permission = _PERMISSION.match(question)
+    match = _ONLY_WAY.search(" ".join(sentence.split()))
+    if permission is None or match is None or _ASKED_NEGATION.search(question):
+        return False
+    asked = {t for t in tokenize(question[permission.end():]) if t.isalpha()} - _everyday()
+    said = set(tokenize(f"{match.group('subject')} {match.group('act')}"))
+    return len(asked & said) >= SHARED_FOR_ONE_WAY
+
+
 def forbidden_verdict(question: str, sentence: str) -> bool:
     """True when `sentence` forbids what the permission question `question` asks about (the answer is No)."""
-    if _PERMISSION.match(question) is None or _ASKED_NEGATION.search(question) or _EXCEPTION.search(sentence):
+    permission = _PERMISSION.match(question) or _PASSIVE_ASKED.match(question)
+    if permission is None or _ASKED_NEGATION.search(question) or _EXCEPTION.search(sentence):
         return False
-    asked = {t for t in tokenize(_PERMISSION.sub("", question)) if t.isalpha()} - _everyday()
+    asked = {t for t in tokenize(question[permission.end():] if _PERMISSION.match(question) else question)
+             if t.isalpha()} - _everyday() - _passive_verbs()
     if not asked:
         return False
-    return any(_negates(m.group("rest"), asked) for m in _FORBIDS.finditer(sentence))
+    return any(_negates(m.group("rest"), asked) for m in _FORBIDS.finditer(sentence)) or any(
+        set(tokenize(m.group("subject"))) & asked for m in _PASSIVE_FORBIDS.finditer(sentence))
+
+
+@lru_cache(maxsize=1)
+def _passive_verbs() -> frozenset[str]:
+    """The verbs of a passive permission: asked "Is alcohol reimbursed?", the thing asked about is alcohol."""
+    return frozenset(tokenize("allowed permitted reimbursed refunded covered tolerated accepted"))
 
 
 def _negates(rest: str, asked: set[str]) -> bool:

@@ -159,8 +159,23 @@ def yes_no_cell_answer(question: str, sources: dict[int, str], subject: str = ""
     return f"{verdict}: {cell.key}: {cell.column} {cell.value} [{cell.source}]."
 
 
+# A question about when a place opens or closes asks for its hours: "When does the office close?" reads the
+# "Opening hours" cell (the model answered "closed on weekends" beside the row "Mon–Fri 08:00–18:00").
+_ALSO_ASKED = {"open": {"open", "hour"}, "close": {"open", "hour"}, "shut": {"open", "hour"}}
+
+
+def asked_row(question: str, sources: dict[int, str], subject: str = "") -> tuple[str, int] | None:
+    """The cell of the row and column asked for, as a line ("Amsterdam (head office): Opening hours Mon–Fri
+    07:30–19:00."), and its source; None as for cell_answer. For a yes/no question about a figure: "Is it open at
+    07:45 on a Monday?" after the head office was named had been decided by the best sentence, the IT desk's
+    hours in the same building."""
+    cell = _asked_cell(question, sources, subject)
+    return None if cell is None else (f"{cell.key}: {cell.column} {cell.value}.", cell.source)
+
+
 def _asked_cell(question: str, sources: dict[int, str], subject: str = "") -> _Cell | None:
     asked, about = _stems(question), _stems(f"{question} {subject}")
+    asked |= set().union(*(_ALSO_ASKED.get(stem, set()) for stem in asked))
     found = []
     for number, text in sources.items():
         for columns, rows in tables(text):

@@ -7,7 +7,8 @@ import pytest
 
 from app.answering.answer import Answerer
 from app.answering.followup import follow_up_query, picked_names
-from app.answering.parts import renumber, split_parts
+from app.answering.citations import renumber_markers
+from app.answering.parts import split_parts
 from app.answering.tables import cell_answer
 from tests.conftest import small_library
 
@@ -38,15 +39,17 @@ def test_questions_split_into_parts_with_what_leads_up_to_them():
         "What is the minimum password length?", "How many desks does the Lyon office have?"]
     assert split_parts("I lost my key. How soon must I report it, and how quickly do I get a new one?") == [
         "I lost my key. How soon must I report it?", "I lost my key. How quickly do I get a new one?"]
-    assert split_parts("What is the reach? And what is the payload?") == ["What is the reach?", "And what is the payload?"]
+    assert split_parts("What is the reach? And what is the payload?") == ["What is the reach?",
+                                                                            "And what is the payload?"]
     for one in ("How fast can it move, normally and in collaborative mode?", "What is the travel and expense policy?",
                 "How many days of annual leave do employees get?", "Is it open? I ask because of the strike."):
         assert split_parts(one) == [one]
-    assert renumber("EUR 800 [1]. Ten days [2, 1].", {1: 3, 2: 1}) == "EUR 800 [3]. Ten days [1, 3]."
+    assert renumber_markers("EUR 800 [1]. Ten days [2, 1].", {1: 3, 2: 1}) == "EUR 800 [3]. Ten days [1, 3]."
 
 
 def test_a_question_of_two_parts_is_answered_part_by_part_from_each_parts_source(retriever, embedder):
-    replies = {"spend": answer_from("employee-handbook.md", "You may order a monitor and a chair for home up to EUR 800 in total"),
+    replies = {"spend": answer_from("employee-handbook.md",
+                                    "You may order a monitor and a chair for home up to EUR 800 in total"),
                "delivery": answer_from("it-catalogue.txt", "Home equipment is delivered within 10 working days")}
 
     def stream_text(llm, messages):
@@ -82,7 +85,8 @@ def test_its_after_a_which_question_is_what_the_answer_picked():
     history.append(("What is its street address?", "Lyon: Address 8 Quai des Ateliers [1]."))
     assert "Lyon" in follow_up_query("And when does it close?", history)
     assert picked_names([("What is the reach of the SK-220?", "The reach is 1,300 mm [1].")]) == [], "no pick asked"
-    table = "| Office | Opening hours | Desks |\n|---|---|---|\n| Lyon | Mon–Fri 08:30–17:30 | 20 |\n\nClosed on Sundays."
+    table = ("| Office | Opening hours | Desks |\n|---|---|---|\n| Lyon | Mon–Fri 08:30–17:30 | 20 |\n\n"
+             "Closed on Sundays.")
     assert cell_answer("And when does it close?", {1: table}, follow_up_query("And when does it close?", history)) \
         == "Lyon: Opening hours Mon–Fri 08:30–17:30 [1].", "closing is read off the opening hours"
 
@@ -91,12 +95,15 @@ def test_a_yes_no_question_about_a_figure_reads_the_cell_of_the_row_the_conversa
     from app.answering.results import Answer
     from app.answering.evidence import Evidence, Sentence
 
-    table = ("| Office | Opening hours | Desks |\n|---|---|---|\n| Amsterdam (head office) | Mon–Fri 07:30–19:00 | 140 |\n"
+    table = ("| Office | Opening hours | Desks |\n|---|---|---|\n"
+             "| Amsterdam (head office) | Mon–Fri 07:30–19:00 | 140 |\n"
              "| Lyon | Mon–Fri 08:30–17:30 | 20 |\n\nAll offices are closed on weekends.")
-    desk = Sentence(1, 0, 80, "The walk-in IT desk is in the Amsterdam office, Monday to Friday 08:30 to 17:30.", 0.6, 0)
+    desk = Sentence(1, 0, 80, "The walk-in IT desk is in the Amsterdam office, Monday to Friday 08:30 to 17:30.",
+                    0.6, 0)
     query = "Is it open at 07:45 on a Monday? (Amsterdam bikes parked office head)"
     decided = Answerer._figure_answer("Is it open at 07:45 on a Monday?", query, Evidence({1: [desk]}, desk),
                                       Answer(question=""), {1: "IT desk hours.", 2: table})
-    assert decided == "Yes: Amsterdam (head office): Opening hours Mon–Fri 07:30–19:00. [2]", "not the IT desk's hours"
+    assert decided == "Yes: Amsterdam (head office): Opening hours Mon–Fri 07:30–19:00. [2]", \
+        "not the IT desk's hours"
     assert Answerer._figure_answer("Is it open at 07:45 on a Monday?", query, Evidence({1: [desk]}, desk),
                                    Answer(question=""), {1: "IT desk hours."}).startswith("No:"), "without the table"

@@ -244,9 +244,10 @@ class Answerer:
             yield AnswerEvent("done", answer.answer, answer)
             return
         # A figure the best sentence decides needs no check: that sentence is on the question's subject and unit.
-        decided = (self._figure_answer(question, query, evidence, answer, self._with_next_chunk(sources))
+        texts = self._with_next_chunk(sources)
+        decided = (self._figure_answer(question, query, evidence, answer, texts)
                    or self._permission_answer(question, evidence, answer)
-                   or self._read_off(question, query if history else "", sources, answer))
+                   or self._read_off(question, query if history else "", texts, sources, answer))
         threshold = self.evidence_check
         if is_yes_no(question):
             threshold *= YES_NO_CHECK_SHARE
@@ -401,12 +402,12 @@ class Answerer:
             return f"{lead} “{quoted}” [{evidence.best.source}]"
         return f"{'Yes' if verdict else 'No'}: the documents say “{quoted}” [{evidence.best.source}]"
 
-    @classmethod
-    def _read_off(cls, question: str, subject: str, sources: list[Source], answer: Answer) -> str | None:
+    @staticmethod
+    def _read_off(question: str, subject: str, texts: dict[int, str], sources: list[Source],
+                  answer: Answer) -> str | None:
         """An answer read off the sources by rule: a labelled line ("Owner: …"), the rows of a table whose yes/no
         column says yes, or the cell of the row and column asked for; None: the model answers. `subject`: a
-        follow-up's search query."""
-        texts = cls._with_next_chunk(sources)
+        follow-up's search query; `texts`: the sources' texts, each with the chunk that goes on from it."""
         decided = field_answer(question, texts, {s.number: s.file for s in sources}, subject)
         if decided is not None:
             answer.notes.append("read off the labelled line of the source the question names")

@@ -53,6 +53,13 @@ def clean_markers(text: str, n_sources: int) -> str:
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
 
 
+def renumber_markers(text: str, numbers: dict[int, int]) -> str:
+    """The [n] markers of `text` mapped through `numbers` (n not in it stays n)."""
+    def mapped(match: re.Match) -> str:
+        return "[" + ", ".join(str(numbers.get(int(n), int(n))) for n in re.split(r"\s*,\s*", match.group(1))) + "]"
+    return _MARKER.sub(mapped, text)
+
+
 def cited_numbers(text: str) -> list[int]:
     seen: dict[int, None] = {}
     for match in _MARKER.finditer(text):

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from app.answering.citations import renumber_markers
 from app.answering.results import NEAREST_ONLY, Answer, AnswerEvent
 
 # ", and how …" / " and what …": a second question joined to the first.
-_JOIN = re.compile(r"(?:,\s*|\s+)and\s+(?=(?:how|what|which|when|where|who|whom|why|is|are|can|do|does|may|must|"
-                   r"should)\b)", re.I)
+SECOND_QUESTION = re.compile(r"(?:,\s*|\s+)and\s+(?=(?:how|what|which|when|where|who|whom|why|is|are|can|do|does|"
+                             r"may|must|should)\b)", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MAX_PARTS = 3
 
 
@@ -36,19 +36,12 @@ def split_parts(question: str) -> list[str]:
         return [question]
     parts = []
     for sentence in asked:
-        pieces = _JOIN.split(sentence[:-1])
+        pieces = SECOND_QUESTION.split(sentence[:-1])
         parts += [p.strip() + "?" for p in pieces if p.strip()]
     if len(parts) < 2 or len(parts) > MAX_PARTS or any(len(p.split()) < 2 for p in parts):
         return [question]
     prefix = " ".join(lead)
     return [f"{prefix} {p[:1].upper()}{p[1:]}".strip() for p in parts]
-
-
-def renumber(text: str, numbers: dict[int, int]) -> str:
-    """The [n] markers of `text` mapped through `numbers` (a part's source numbers to the joined answer's)."""
-    def mapped(match: re.Match) -> str:
-        return "[" + ", ".join(str(numbers.get(int(n), int(n))) for n in re.split(r"\s*,\s*", match.group(1))) + "]"
-    return _MARKER.sub(mapped, text)
 
 
 def stream_parts(question: str, parts: list[str], history: list[tuple[str, str]],
@@ -72,13 +65,14 @@ def stream_parts(question: str, parts: list[str], history: list[tuple[str, str]]
                 joined.evidence = event.answer.evidence
                 yield AnswerEvent("sources", answer=joined)
         numbers = _join_sources(joined, done, by_chunk)
-        text = f"I could not find this in the documents: “{part}”" if done.abstained else renumber(done.answer, numbers)
+        text = (f"I could not find this in the documents: “{part}”" if done.abstained
+                else renumber_markers(done.answer, numbers))
         texts.append(text)
         if i > 0:
             yield AnswerEvent("sources", answer=replace(joined, evidence=None))  # the best sentence stays the first's
             yield AnswerEvent("token", " " + text)
         asked.append((part, done.answer))
-        joined.citations += [replace(c, sentence=renumber(c.sentence, numbers),
+        joined.citations += [replace(c, sentence=renumber_markers(c.sentence, numbers),
                                      sources=[numbers.get(n, n) for n in c.sources]) for c in done.citations]
         joined.removed += done.removed
         joined.notes += [n for n in done.notes if n not in joined.notes]

@@ -29,13 +29,14 @@ _PERMISSION = re.compile(OPENERS + r"(?:(?:can|could|may|should|must)\s+"
                          r"(?:i|we|you|they|employees|staff|visitors|guests|our|my|the|a)|"
                          r"(?:am i|are we|are you|is it) "
                          r"(?:allowed|permitted|ok|okay|fine) to)\b", re.I)
+# The verbs of a passive permission ("Is alcohol reimbursed?", "Shared accounts are not allowed.").
+_PASSIVE = ("allowed", "permitted", "reimbursed", "refunded", "covered", "tolerated", "accepted")
 # "Is alcohol reimbursed?", "Are shared accounts allowed?": a permission asked of the thing itself.
-_PASSIVE_ASKED = re.compile(OPENERS + r"(?:is|are)\b[^?]*\b(?:allowed|permitted|reimbursed|refunded|covered|"
-                            r"tolerated|accepted)\b", re.I)
+_PASSIVE_ASKED = re.compile(OPENERS + rf"(?:is|are)\b[^?]*\b(?:{'|'.join(_PASSIVE)})\b", re.I)
 # "Shared accounts are not allowed.", "Alcohol is not reimbursed.": what the sentence forbids is its subject, the
 # last words before the negation.
-_PASSIVE_FORBIDS = re.compile(r"(?P<subject>(?:[\w'-]+\s+){1,3}?)(?:is|are)\s+(?:not|never)\s+(?:allowed|permitted|"
-                              r"reimbursed|refunded|covered|tolerated|accepted)\b", re.I)
+_PASSIVE_FORBIDS = re.compile(rf"(?P<subject>(?:[\w'-]+\s+){{1,3}}?)(?:is|are)\s+(?:not|never)\s+"
+                              rf"(?:{'|'.join(_PASSIVE)})\b", re.I)
 _ASKED_NEGATION = re.compile(r"\b(?:not|never|no|cannot|can't|don't|doesn't|mustn't|isn't|aren't|won't|without)\b",
                              re.I)
 # A negation and what it negates: "never the lift", "do not reset it", "must not share". Not a bound ("no later than
@@ -55,6 +56,18 @@ def _everyday() -> frozenset[str]:
     return frozenset(tokenize("take use get have go do make bring put let keep give"))
 
 
+@lru_cache(maxsize=1)
+def _passive_verbs() -> frozenset[str]:
+    """The verbs of a passive permission: asked "Is alcohol reimbursed?", the thing asked about is alcohol."""
+    return frozenset(tokenize(" ".join(_PASSIVE)))
+
+
+def _asked_terms(question: str, start: int = 0) -> set[str]:
+    """The words of `question` from `start` (after its opener: "Can I", "Does the SK-220 need") that say what it
+    asks about: not everyday verbs or figures."""
+    return {t for t in tokenize(question[start:]) if t.isalpha()} - _everyday()
+
+
 # "Does the SK-220 need a safety fence in collaborative mode?" beside "It works next to people without a safety fence
 # when it runs in collaborative mode.": the model answered "Yes" by restating the question.
 _NEED = re.compile(OPENERS + r"(?:do|does|will|would)\s+(?:[\w'-]+\s+){1,3}?(?:need|require)s?\b", re.I)
@@ -69,7 +82,7 @@ def needless_verdict(question: str, sentence: str) -> bool:
     need = _NEED.match(question)
     if need is None or _ASKED_NEGATION.search(question) or _EXCEPTION.search(sentence) or _FIGURE.search(sentence):
         return False
-    asked = {t for t in tokenize(question[need.end():]) if t.isalpha()} - _everyday()
+    asked = _asked_terms(question, need.end())
     return bool(asked) and any(_negates(m.group("rest"), asked) for m in _WITHOUT.finditer(sentence))
 
 
@@ -87,28 +100,23 @@ def one_way_verdict(question: str, sentence: str) -> bool:
     match = _ONLY_WAY.search(" ".join(sentence.split()))
     if permission is None or match is None or _ASKED_NEGATION.search(question):
         return False
-    asked = {t for t in tokenize(question[permission.end():]) if t.isalpha()} - _everyday()
+    asked = _asked_terms(question, permission.end())
     said = set(tokenize(f"{match.group('subject')} {match.group('act')}"))
     return len(asked & said) >= SHARED_FOR_ONE_WAY
 
 
 def forbidden_verdict(question: str, sentence: str) -> bool:
     """True when `sentence` forbids what the permission question `question` asks about (the answer is No)."""
-    permission = _PERMISSION.match(question) or _PASSIVE_ASKED.match(question)
-    if permission is None or _ASKED_NEGATION.search(question) or _EXCEPTION.search(sentence):
+    active = _PERMISSION.match(question)
+    if (active is None and not _PASSIVE_ASKED.match(question)) or _ASKED_NEGATION.search(question) \
+            or _EXCEPTION.search(sentence):
         return False
-    asked = {t for t in tokenize(question[permission.end():] if _PERMISSION.match(question) else question)
-             if t.isalpha()} - _everyday() - _passive_verbs()
+    # a passive question names its thing anywhere, beside the verb it asks with
+    asked = _asked_terms(question, active.end() if active else 0) - _passive_verbs()
     if not asked:
         return False
     return any(_negates(m.group("rest"), asked) for m in _FORBIDS.finditer(sentence)) or any(
         set(tokenize(m.group("subject"))) & asked for m in _PASSIVE_FORBIDS.finditer(sentence))
-
-
-@lru_cache(maxsize=1)
-def _passive_verbs() -> frozenset[str]:
-    """The verbs of a passive permission: asked "Is alcohol reimbursed?", the thing asked about is alcohol."""
-    return frozenset(tokenize("allowed permitted reimbursed refunded covered tolerated accepted"))
 
 
 def _negates(rest: str, asked: set[str]) -> bool:

@@ -10,6 +10,8 @@ import re
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from app.answering.parts import SECOND_QUESTION
+
 NOT_FOUND = "The documents do not contain the answer."
 
 # Measured on the dev questions of tests/qa/sample-qa.jsonl (see the README): the worked example fixes the format
@@ -39,8 +41,7 @@ REMINDER = ("Answer the question in one or two sentences with the words and figu
 # (EUR 800) with both sentences in the sources: a question of two parts is told so where the model starts writing.
 TWO_PARTS = ("The question asks two things: answer both, each in its own sentence with the words and figures of "
              "its source and the source number like [1].")
-_SECOND_PART = re.compile(r"(?:,\s*|\s)and\s+(?:how|what|which|when|where|who|whom|why|is|are|can|do|does|may|must|"
-                          r"should)\b|\?\s+\S.*\?", re.I)
+_SECOND_PART = re.compile(rf"{SECOND_QUESTION.pattern}|\?\s+\S.*\?", re.I)
 
 
 def asks_two_things(question: str) -> bool:
